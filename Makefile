@@ -1,0 +1,37 @@
+# shopfile: every file is its own shop.
+#   make run    build, start a btcd regtest node, serve the shop on :2222
+#   make test   every test: unit, integration (btcd regtest), OpenSSH end to end
+GO       ?= go
+BIN      := $(CURDIR)/bin
+BTCD_VER := v0.24.2
+DATA     ?= $(CURDIR)/data
+export CGO_ENABLED := 1
+
+.PHONY: build run test test-short bench btcd fmt vet clean
+
+build:
+	$(GO) build -o $(BIN)/shopfile ./cmd/shopfile
+
+# btcd and btcctl, installed from the module proxy into bin/ when absent.
+btcd: $(BIN)/btcd $(BIN)/btcctl
+$(BIN)/btcd $(BIN)/btcctl:
+	GOBIN=$(BIN) $(GO) install github.com/btcsuite/btcd@$(BTCD_VER) github.com/btcsuite/btcd/cmd/btcctl@$(BTCD_VER)
+
+run: build btcd
+	$(BIN)/shopfile run-regtest --data $(DATA) --btcd $(BIN)/btcd
+
+test: build btcd
+	$(GO) vet ./...
+	BTCD_BIN=$(BIN)/btcd SHOPFILE_BIN=$(BIN)/shopfile $(GO) test -race -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./market/container ./fingerprint
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)/shopfile

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/log"
+	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/market/keys"
+	"github.com/shopfile/shopfile/market/ledger"
+	shopssh "github.com/shopfile/shopfile/ssh"
+	"github.com/shopfile/shopfile/store/blob"
+	"github.com/shopfile/shopfile/store/sqlstore"
+	"github.com/shopfile/shopfile/tui"
+	"github.com/spf13/cobra"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+type serveConfig struct {
+	data          string
+	sshAddr       string
+	httpAddr      string
+	host          string
+	chain         string
+	btcdRPC       string
+	btcdUser      string
+	btcdPass      string
+	btcdNoTLS     bool
+	xpub          string
+	confirmations int
+	feeBps        int64
+	admins        []string
+	maxUpload     string
+	dbDriver      string
+	dbDSN         string
+	logLevel      string
+	shutdown      time.Duration
+}
+
+func serveCmd() *cobra.Command {
+	var c serveConfig
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "serve the shop over SSH",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return exitError{2, err}
+			}
+			return serve(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.data, "data", "./data", "everything persistent: database, blobs, host key, regtest keys")
+	f.StringVar(&c.sshAddr, "ssh-addr", ":2222", "SSH listen address")
+	f.StringVar(&c.httpAddr, "http-addr", "", "HTTP listen address for shop pages and downloads (off when empty)")
+	f.StringVar(&c.host, "host", "", "public address written into .shop files (default: from --ssh-addr)")
+	f.StringVar(&c.chain, "chain", "regtest", "regtest, signet, testnet, mainnet, or none (no deposits)")
+	f.StringVar(&c.btcdRPC, "btcd-rpc", "127.0.0.1:18334", "btcd RPC address")
+	f.StringVar(&c.btcdUser, "btcd-user", "", "btcd RPC user")
+	f.StringVar(&c.btcdPass, "btcd-pass", "", "btcd RPC password")
+	f.BoolVar(&c.btcdNoTLS, "btcd-notls", false, "plain HTTP RPC (loopback only)")
+	f.StringVar(&c.xpub, "xpub", "", "account extended public key for deposit addresses (generated on regtest)")
+	f.IntVar(&c.confirmations, "confirmations", 1, "confirmations before a deposit is credited")
+	f.Int64Var(&c.feeBps, "fee-bps", 0, "platform fee in basis points")
+	f.StringArrayVar(&c.admins, "admin", nil, "public key file with the admin role (repeatable)")
+	f.StringVar(&c.maxUpload, "max-upload", "2GiB", "largest upload accepted")
+	f.StringVar(&c.dbDriver, "db-driver", "sqlite", "sqlite or postgres")
+	f.StringVar(&c.dbDSN, "db-dsn", "", "PostgreSQL connection string")
+	f.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&c.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for sessions")
+	return cmd
+}
+
+func serve(parent context.Context, c serveConfig) error {
+	logger := log.NewWithOptions(os.Stderr, log.Options{ReportTimestamp: true, TimeFormat: time.RFC3339})
+	lvl, err := log.ParseLevel(c.logLevel)
+	if err != nil {
+		return exitError{2, fmt.Errorf("--log-level: %w", err)}
+	}
+	logger.SetLevel(lvl)
+	maxUpload, err := parseSize(c.maxUpload)
+	if err != nil {
+		return exitError{2, fmt.Errorf("--max-upload: %w", err)}
+	}
+	if c.host == "" {
+		c.host = defaultHost(c.sshAddr)
+	}
+	if c.dbDriver != "sqlite" {
+		return exitError{2, fmt.Errorf("--db-driver %q: only sqlite is available in this build", c.dbDriver)}
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(c.data, "shop.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hostKey, err := keys.HostKey(filepath.Join(c.data, "ssh", "host_ed25519"))
+	if err != nil {
+		return err
+	}
+	escrow, err := keys.Escrow(filepath.Join(c.data, "keys", "escrow.age"))
+	if err != nil {
+		return err
+	}
+	sealer, err := keys.SealKey(filepath.Join(c.data, "keys", "seal.key"))
+	if err != nil {
+		return err
+	}
+	blobs, err := blob.NewDir(filepath.Join(c.data, "blobs"))
+	if err != nil {
+		return err
+	}
+	led := ledger.New(st, ledger.Options{})
+	defer led.Close()
+
+	chain, runChain, err := setupChain(ctx, c, st, logger.WithPrefix("chain"))
+	if err != nil {
+		return exitError{2, err}
+	}
+	m, err := market.New(ctx, market.Config{Host: c.host, FeeBps: c.feeBps, MaxUpload: maxUpload, Chain: c.chain},
+		market.Deps{Store: st, Blobs: blobs, Ledger: led, Host: hostKey, Escrow: escrow.Recipient(), Sealer: sealer,
+			Chain: chain, Logger: logger.WithPrefix("market")})
+	if err != nil {
+		return err
+	}
+	if err := grantAdmins(ctx, m, c.admins); err != nil {
+		return exitError{2, err}
+	}
+	srv, err := shopssh.New(shopssh.Config{Addr: c.sshAddr}, m, hostKey, logger.WithPrefix("ssh"), func(s tui.Session) tea.Model { return tui.New(m, s) })
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.sshAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.sshAddr, err)
+	}
+	logger.Info("host key", "fingerprint", gossh.FingerprintSHA256(hostKey.PublicKey()), "chain", c.chain, "host", c.host)
+	fmt.Fprintf(os.Stderr, "ssh listening on %s\n", ln.Addr())
+
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	if runChain != nil {
+		go runChain(ctx)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil {
+			return fmt.Errorf("ssh: %w", err)
+		}
+	}
+	logger.Info("shutting down", "timeout", c.shutdown)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		logger.Warn("ssh shutdown", "err", err)
+	}
+	return nil
+}
+
+// defaultHost derives the public address from the listen address.
+func defaultHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	if port == "22" {
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func grantAdmins(ctx context.Context, m *market.Market, files []string) error {
+	for _, f := range files {
+		id, err := accountID(f)
+		if err != nil {
+			return fmt.Errorf("--admin: %w", err)
+		}
+		if err := m.Grant(ctx, id, "admin"); err != nil {
+			return fmt.Errorf("--admin %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// accountID reads a public key file (or takes a SHA256: fingerprint) and
+// returns the account id.
+func accountID(keyOrFile string) (string, error) {
+	if strings.HasPrefix(keyOrFile, "SHA256:") {
+		return keyOrFile, nil
+	}
+	data, err := os.ReadFile(keyOrFile)
+	if err != nil {
+		return "", fmt.Errorf("read public key: %w", err)
+	}
+	pub, _, _, _, err := gossh.ParseAuthorizedKey(data)
+	if err != nil {
+		return "", fmt.Errorf("%s is not an SSH public key: %w", keyOrFile, err)
+	}
+	return gossh.FingerprintSHA256(pub), nil
+}

@@ -1,0 +1,122 @@
+package ssh
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	"github.com/shopfile/shopfile/ssh/commands"
+	"github.com/shopfile/shopfile/store"
+)
+
+type actorKey struct{}
+
+// ActorFrom returns the session's account, set by the identity middleware.
+func ActorFrom(ctx context.Context) *store.Account {
+	a, _ := ctx.Value(actorKey{}).(*store.Account)
+	return a
+}
+
+// identityMiddleware decides who the session is, after the handshake, from
+// the key the session actually authenticated with. It always sets the
+// actor (never leaves one from an earlier attempt in place).
+func (s *Server) identityMiddleware() wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(sess ssh.Session) {
+			sess.Context().SetValue(actorKey{}, (*store.Account)(nil))
+			key := sess.PublicKey()
+			if key == nil {
+				wish.Fatalln(sess, "shopfile accepts SSH public-key authentication only")
+				return
+			}
+			actor, err := s.market.Login(sess.Context(), key)
+			if err != nil {
+				s.log.Error("login", "remote", sess.RemoteAddr().String(), "err", err)
+				wish.Fatalln(sess, "error: the shop could not load your account; try again")
+				return
+			}
+			sess.Context().SetValue(actorKey{}, actor)
+			next(sess)
+		}
+	}
+}
+
+// exitRecorder remembers the exit status a handler set, for the log.
+type exitRecorder struct {
+	ssh.Session
+	code int
+}
+
+func (e *exitRecorder) Exit(code int) error {
+	e.code = code
+	return e.Session.Exit(code)
+}
+
+// loggingMiddleware logs each session once, when it ends.
+func (s *Server) loggingMiddleware() wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(sess ssh.Session) {
+			start := time.Now()
+			rec := &exitRecorder{Session: sess}
+			next(rec)
+			actor := ActorFrom(sess.Context())
+			id := ""
+			if actor != nil {
+				id = actor.ID
+			}
+			_, _, pty := sess.Pty()
+			cmd := "tui"
+			if args := sess.Command(); len(args) > 0 || !pty {
+				cmd = strings.Join(firstN(args, 2), " ")
+			}
+			s.log.Info("session", "account", id, "remote", hostOf(sess.RemoteAddr()), "cmd", cmd,
+				"exit", rec.code, "took", time.Since(start).Round(time.Microsecond))
+		}
+	}
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// sessionMiddleware routes a session: a terminal with no command gets the
+// TUI, anything else the command router.
+func (s *Server) sessionMiddleware() wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(sess ssh.Session) {
+			actor := ActorFrom(sess.Context())
+			if actor == nil {
+				return
+			}
+			_, _, isPty := sess.Pty()
+			if isPty && len(sess.Command()) == 0 && sess.Subsystem() == "" {
+				s.runTUI(sess, actor)
+				next(sess)
+				return
+			}
+			ctx, cancel := context.WithCancel(sess.Context())
+			defer cancel()
+			env := commands.Env{Ctx: ctx, Market: s.market, Actor: actor, Stdin: sess, Stdout: sess, Stderr: sess.Stderr(), Dial: s.dial()}
+			code := commands.Run(env, sess.Command())
+			_ = sess.Exit(code)
+			next(sess)
+		}
+	}
+}
+
+// dial is how a user reaches this shop, for help text.
+func (s *Server) dial() string {
+	host := s.market.Config().Host
+	h, port, err := net.SplitHostPort(host)
+	if err != nil || port == "22" {
+		return "ssh " + strings.TrimSuffix(host, ":22")
+	}
+	return fmt.Sprintf("ssh -p %s %s", port, h)
+}

@@ -1,0 +1,128 @@
+// Package ssh serves the shop over SSH with wish: a TUI for sessions with a
+// terminal, the scriptable commands for the rest. Identity is the session's
+// public key, decided only after the handshake.
+package ssh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/log"
+	"github.com/charmbracelet/ssh"
+	"github.com/charmbracelet/wish"
+	rm "github.com/charmbracelet/wish/recover"
+	"github.com/shopfile/shopfile/market"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Config tunes the server.
+type Config struct {
+	Addr        string        // listen address
+	IdleTimeout time.Duration // a connection with no traffic this long is closed
+	MaxTimeout  time.Duration // no connection lives longer
+	// PerAddress bounds concurrent connections from one remote address.
+	// Connections beyond it wait for a slot (up to AdmitWait) rather than
+	// being refused, so one user may run tens of commands at once.
+	PerAddress int
+	AdmitWait  time.Duration
+	// TUIIdle quits a TUI session after this long without a key press
+	// (output alone keeps a connection alive, so the idle timeout cannot).
+	TUIIdle time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = 12 * time.Hour
+	}
+	if c.PerAddress <= 0 {
+		c.PerAddress = 32
+	}
+	if c.AdmitWait <= 0 {
+		c.AdmitWait = time.Minute
+	}
+	if c.TUIIdle <= 0 {
+		c.TUIIdle = 30 * time.Minute
+	}
+}
+
+// Server is the shop's SSH face.
+type Server struct {
+	cfg    Config
+	srv    *ssh.Server
+	market *market.Market
+	log    *log.Logger
+	limit  *admission
+	tui    TUIFactory
+
+	// stop is closed on Shutdown so open TUI sessions say goodbye and quit.
+	stop     chan struct{}
+	stopOnce sync.Once
+	sessions sync.WaitGroup
+}
+
+// New builds the server. host signs nothing here; it is the SSH host key.
+func New(cfg Config, m *market.Market, host gossh.Signer, logger *log.Logger, tui TUIFactory) (*Server, error) {
+	cfg.defaults()
+	s := &Server{cfg: cfg, market: m, log: logger, limit: newAdmission(cfg.PerAddress, cfg.AdmitWait), tui: tui, stop: make(chan struct{})}
+	srv, err := wish.NewServer(
+		wish.WithAddress(cfg.Addr),
+		withHostSigner(host),
+		// Accept any key at auth time and decide who it is afterwards:
+		// rejecting unknown keys makes clients with many agent keys hit
+		// MaxAuthTries, and deciding identity here is how soft-serve's
+		// auth bypass happened. No password or keyboard-interactive.
+		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
+		wish.WithIdleTimeout(cfg.IdleTimeout),
+		wish.WithMaxTimeout(cfg.MaxTimeout),
+		wish.WithMiddleware(
+			rm.MiddlewareWithLogger(logger,
+				s.sessionMiddleware(),
+				s.loggingMiddleware(),
+				s.identityMiddleware(),
+			),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("ssh server: %w", err)
+	}
+	srv.ConnCallback = s.limit.admit
+	srv.ConnectionFailedCallback = func(conn net.Conn, err error) {
+		logger.Debug("connection failed", "remote", conn.RemoteAddr().String(), "err", err)
+	}
+	s.srv = srv
+	return s, nil
+}
+
+func withHostSigner(signer gossh.Signer) ssh.Option {
+	return func(srv *ssh.Server) error {
+		srv.AddHostKey(signer)
+		return nil
+	}
+}
+
+// Serve accepts connections on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, asks open TUI sessions to quit, waits for
+// sessions to finish until ctx ends, then closes what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stop) })
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	return err
+}
