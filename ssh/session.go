@@ -31,7 +31,7 @@ func (s *Server) runTUI(sess ssh.Session, actor *store.Account) {
 	ctx, cancel := context.WithCancel(sess.Context())
 	defer cancel()
 	model := s.tui(tui.Session{Ctx: ctx, Actor: actor, Renderer: sessionRenderer(sess, pty), Width: pty.Window.Width,
-		Height: pty.Window.Height, Dial: s.dial(), Stop: s.stop})
+		Height: pty.Window.Height, Dial: s.dial(), Stop: s.stop, Idle: s.cfg.TUIIdle})
 	in := &eofReader{r: sess, onEOF: cancel}
 	p := tea.NewProgram(model,
 		tea.WithInput(in),

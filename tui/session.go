@@ -5,6 +5,7 @@ package tui
 
 import (
 	"context"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/shopfile/shopfile/store"
@@ -19,6 +20,10 @@ type Session struct {
 	Height   int
 	Dial     string          // "ssh -p 2222 shop.example", for commands shown to the user
 	Stop     <-chan struct{} // closed when the server shuts down
+	// Idle ends the session after this long without a key press (output
+	// alone keeps an SSH connection alive, so the server's idle timeout
+	// cannot). Zero: never.
+	Idle time.Duration
 }
 
 // ShutdownMsg tells the TUI that the server is stopping.
