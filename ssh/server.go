@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/charmbracelet/log"
@@ -64,7 +65,7 @@ type Server struct {
 	// stop is closed on Shutdown so open TUI sessions say goodbye and quit.
 	stop     chan struct{}
 	stopOnce sync.Once
-	sessions sync.WaitGroup
+	active   atomic.Int64 // sessions being handled
 }
 
 // New builds the server. host signs nothing here; it is the SSH host key.
@@ -87,6 +88,7 @@ func New(cfg Config, m *market.Market, host gossh.Signer, logger *log.Logger, tu
 				s.loggingMiddleware(),
 				s.identityMiddleware(),
 			),
+			s.countMiddleware(),
 		),
 	)
 	if err != nil {
@@ -116,13 +118,40 @@ func (s *Server) Serve(l net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting, asks open TUI sessions to quit, waits for
-// sessions to finish until ctx ends, then closes what is left.
+// Shutdown stops accepting, asks open TUI sessions to quit and lets
+// running commands finish. Once no session is being handled (or ctx ends)
+// it closes the connections left, which may be idle for hours otherwise.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.stop) })
-	err := s.srv.Shutdown(ctx)
-	if err != nil {
-		_ = s.srv.Close()
+	done := make(chan error, 1)
+	go func() { done <- s.srv.Shutdown(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			_ = s.srv.Close()
+			<-done
+			return ctx.Err()
+		case <-tick.C:
+			if s.active.Load() == 0 {
+				_ = s.srv.Close()
+				<-done
+				return nil
+			}
+		}
 	}
-	return err
+}
+
+// countMiddleware counts sessions in flight, for Shutdown.
+func (s *Server) countMiddleware() wish.Middleware {
+	return func(next ssh.Handler) ssh.Handler {
+		return func(sess ssh.Session) {
+			s.active.Add(1)
+			defer s.active.Add(-1)
+			next(sess)
+		}
+	}
 }

@@ -20,10 +20,9 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/log"
 	"github.com/shopfile/shopfile/market"
-	"github.com/shopfile/shopfile/market/keys"
 	"github.com/shopfile/shopfile/market/ledger"
+	"github.com/shopfile/shopfile/market/markettest"
 	shopssh "github.com/shopfile/shopfile/ssh"
-	"github.com/shopfile/shopfile/store/blob"
 	"github.com/shopfile/shopfile/store/sqlstore"
 	"github.com/shopfile/shopfile/tui"
 	gossh "golang.org/x/crypto/ssh"
@@ -42,6 +41,7 @@ type Options struct {
 
 // Shop is a running test shop.
 type Shop struct {
+	*markettest.Env
 	Addr    string
 	Port    string
 	DataDir string
@@ -58,7 +58,6 @@ type Shop struct {
 // Start runs a shop until the test ends.
 func Start(t testing.TB, o Options) *Shop {
 	t.Helper()
-	ctx := context.Background()
 	dir := o.DataDir
 	if dir == "" {
 		dir = t.TempDir()
@@ -68,48 +67,24 @@ func Start(t testing.TB, o Options) *Shop {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "shop.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := keys.HostKey(filepath.Join(dir, "ssh", "host_ed25519"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	escrow, err := keys.Escrow(filepath.Join(dir, "keys", "escrow.age"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := keys.SealKey(filepath.Join(dir, "keys", "seal.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	led := ledger.New(st, ledger.Options{})
 	cfg := o.Market
 	cfg.Host = ln.Addr().String()
+	env := markettest.New(t, markettest.Options{Config: cfg, Chain: o.Chain, DataDir: dir})
+	m := env.Market
 	logger := log.New(io.Discard)
 	if testing.Verbose() {
 		logger = log.New(os.Stderr)
-	}
-	m, err := market.New(ctx, cfg, market.Deps{Store: st, Blobs: blobs, Ledger: led, Host: host, Escrow: escrow.Recipient(),
-		Sealer: sealer, Chain: o.Chain, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
 	}
 	var factory shopssh.TUIFactory
 	if !o.NoTUI {
 		factory = func(s tui.Session) tea.Model { return tui.New(m, s) }
 	}
-	srv, err := shopssh.New(o.SSH, m, host, logger, factory)
+	srv, err := shopssh.New(o.SSH, m, env.Host, logger, factory)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Shop{Addr: ln.Addr().String(), Port: port, DataDir: dir, Market: m, Store: st, Ledger: led, HostKey: host.PublicKey(),
-		Server: srv, done: make(chan error, 1), t: t}
+	s := &Shop{Env: env, Addr: ln.Addr().String(), Port: port, DataDir: dir, Market: m, Store: env.Store, Ledger: env.Ledger,
+		HostKey: env.Host.PublicKey(), Server: srv, done: make(chan error, 1), t: t}
 	go func() { s.done <- srv.Serve(ln) }()
 	t.Cleanup(func() { s.Stop() })
 	return s
@@ -125,8 +100,7 @@ func (s *Shop) Stop() {
 	defer cancel()
 	_ = s.Server.Shutdown(ctx)
 	<-s.done
-	_ = s.Ledger.Close()
-	_ = s.Store.Close()
+	s.Env.Close()
 }
 
 // Key is a user's SSH key pair, also written to disk for OpenSSH.

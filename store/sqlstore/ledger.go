@@ -332,3 +332,17 @@ func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	}
 	return t, nil
 }
+
+// BalanceMismatches counts balance rows whose posted counters differ from
+// the sums of the transfers that touch them (an invariant check; it scans
+// the whole transfer table).
+func (db *DB) BalanceMismatches(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM balances b WHERE
+		b.debits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id)
+		OR b.credits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id)`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("balance check: %w", err)
+	}
+	return n, nil
+}
