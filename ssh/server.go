@@ -155,3 +155,6 @@ func (s *Server) countMiddleware() wish.Middleware {
 		}
 	}
 }
+
+// ActiveSessions counts sessions being handled right now.
+func (s *Server) ActiveSessions() int64 { return s.active.Load() }

@@ -33,20 +33,18 @@ func (s *Server) runTUI(sess ssh.Session, actor *store.Account) {
 	model := s.tui(tui.Session{Ctx: ctx, Actor: actor, Renderer: sessionRenderer(sess, pty), Width: pty.Window.Width,
 		Height: pty.Window.Height, Dial: s.dial(), Stop: s.stop, Idle: s.cfg.TUIIdle})
 	in := &eofReader{r: sess, onEOF: cancel}
-	p := tea.NewProgram(model,
+	p := tea.NewProgram(newDrawer(model, sess, pty.Window.Width, pty.Window.Height),
 		tea.WithInput(in),
-		tea.WithOutput(sess),
+		tea.WithOutput(io.Discard), // the drawer writes every frame itself
+		tea.WithoutRenderer(),
 		tea.WithContext(ctx),
 		tea.WithoutSignalHandler(), // signals belong to the server process
-		tea.WithAltScreen(),
-		// The renderer wakes fps times a second even when idle; 20 keeps an
-		// idle session cheap while typing still feels immediate.
-		tea.WithFPS(20),
 	)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		p.Send(tea.WindowSizeMsg{Width: pty.Window.Width, Height: pty.Window.Height})
 		for {
 			select {
 			case <-ctx.Done():
@@ -68,6 +66,7 @@ func (s *Server) runTUI(sess ssh.Session, actor *store.Account) {
 	}
 	cancel()
 	wg.Wait()
+	_, _ = io.WriteString(sess, leaveScreen)
 	_ = sess.Exit(0)
 }
 
