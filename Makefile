@@ -18,7 +18,7 @@ $(BIN)/btcd $(BIN)/btcctl:
 	GOBIN=$(BIN) $(GO) install github.com/btcsuite/btcd@$(BTCD_VER) github.com/btcsuite/btcd/cmd/btcctl@$(BTCD_VER)
 
 run: build btcd
-	$(BIN)/shopfile run-regtest --data $(DATA) --btcd $(BIN)/btcd
+	$(BIN)/shopfile serve --data $(DATA) --chain regtest --btcd-exec $(BIN)/btcd
 
 test: build btcd
 	$(GO) vet ./...

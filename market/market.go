@@ -95,6 +95,9 @@ func New(ctx context.Context, cfg Config, d Deps) (*Market, error) {
 	if m.events == nil {
 		m.events = NewHub()
 	}
+	if dep, ok := d.Chain.(*Deposits); ok {
+		dep.SetEvents(m.events)
+	}
 	fee, err := d.Store.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
 	if err != nil {
 		return nil, fmt.Errorf("market: %w", err)

@@ -27,7 +27,7 @@ func main() {
 		SilenceUsage:  true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(serveCmd(), inspectCmd(), adminCmd(), openCmd())
+	root.AddCommand(serveCmd(), inspectCmd(), adminCmd(), openCmd(), regtestCmd())
 	err := root.Execute()
 	if err == nil {
 		return

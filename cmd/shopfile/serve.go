@@ -35,6 +35,7 @@ type serveConfig struct {
 	btcdUser      string
 	btcdPass      string
 	btcdNoTLS     bool
+	btcdExec      string
 	xpub          string
 	confirmations int
 	feeBps        int64
@@ -69,6 +70,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&c.btcdUser, "btcd-user", "", "btcd RPC user")
 	f.StringVar(&c.btcdPass, "btcd-pass", "", "btcd RPC password")
 	f.BoolVar(&c.btcdNoTLS, "btcd-notls", false, "plain HTTP RPC (loopback only)")
+	f.StringVar(&c.btcdExec, "btcd-exec", "", "start this btcd binary as a regtest node (data in DATA/btcd) and stop it on exit")
 	f.StringVar(&c.xpub, "xpub", "", "account extended public key for deposit addresses (generated on regtest)")
 	f.IntVar(&c.confirmations, "confirmations", 1, "confirmations before a deposit is credited")
 	f.Int64Var(&c.feeBps, "fee-bps", 0, "platform fee in basis points")
@@ -94,6 +96,15 @@ func serve(parent context.Context, c serveConfig) error {
 	}
 	if c.host == "" {
 		c.host = defaultHost(c.sshAddr)
+	}
+	// Child processes (btcd) run elsewhere: give them absolute paths.
+	if c.data, err = filepath.Abs(c.data); err != nil {
+		return err
+	}
+	if c.btcdExec != "" {
+		if c.btcdExec, err = filepath.Abs(c.btcdExec); err != nil {
+			return err
+		}
 	}
 	if c.dbDriver != "sqlite" {
 		return exitError{2, fmt.Errorf("--db-driver %q: only sqlite is available in this build", c.dbDriver)}
@@ -128,13 +139,18 @@ func serve(parent context.Context, c serveConfig) error {
 	led := ledger.New(st, ledger.Options{})
 	defer led.Close()
 
-	chain, runChain, err := setupChain(ctx, c, st, logger.WithPrefix("chain"))
+	deposits, stopChain, err := setupChain(ctx, &c, st, logger.WithPrefix("chain"))
 	if err != nil {
 		return exitError{2, err}
 	}
+	defer stopChain()
+	var chainFace market.Chain
+	if deposits != nil {
+		chainFace = deposits
+	}
 	m, err := market.New(ctx, market.Config{Host: c.host, FeeBps: c.feeBps, MaxUpload: maxUpload, Chain: c.chain},
 		market.Deps{Store: st, Blobs: blobs, Ledger: led, Host: hostKey, Escrow: escrow.Recipient(), Sealer: sealer,
-			Chain: chain, Logger: logger.WithPrefix("market")})
+			Chain: chainFace, Logger: logger.WithPrefix("market")})
 	if err != nil {
 		return err
 	}
@@ -154,8 +170,8 @@ func serve(parent context.Context, c serveConfig) error {
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
-	if runChain != nil {
-		go runChain(ctx)
+	if deposits != nil {
+		go func() { _ = deposits.Run(ctx) }()
 	}
 	select {
 	case <-ctx.Done():
