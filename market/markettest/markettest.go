@@ -34,10 +34,12 @@ type Env struct {
 
 // Options tune the market.
 type Options struct {
-	Config  market.Config
-	Chain   market.Chain
-	DataDir string // reuse (a restart); empty: fresh
-	Ledger  ledger.Options
+	Config market.Config
+	Chain  market.Chain
+	// ChainFrom builds the chain side on the opened store (deposits need it).
+	ChainFrom func(store.ChainStore) (market.Chain, error)
+	DataDir   string // reuse (a restart); empty: fresh
+	Ledger    ledger.Options
 }
 
 // New builds a market whose resources close when the test ends.
@@ -76,6 +78,12 @@ func Open(ctx context.Context, o Options, tempDir func() string) (*Env, error) {
 	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
 	if err != nil {
 		return nil, err
+	}
+	if o.ChainFrom != nil {
+		if o.Chain, err = o.ChainFrom(st); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	led := ledger.New(st, o.Ledger)
 	cfg := o.Config
