@@ -11,10 +11,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/shopfile/shopfile/fingerprint"
 	"github.com/shopfile/shopfile/market/container"
 	"github.com/shopfile/shopfile/market/ids"
 	"github.com/shopfile/shopfile/store"
-	"github.com/zeebo/blake3"
 )
 
 // Limits on what a shop may say about itself.
@@ -74,8 +74,10 @@ func (m *Market) Upload(ctx context.Context, actor *store.Account, req UploadReq
 		return Shop{}, fmt.Errorf("upload %s: %w", req.Name, err)
 	}
 	defer tmp.Abort()
-	plain := blake3.New()
-	src := io.TeeReader(contextReader{ctx: ctx, r: r}, plain)
+	// One pass: the fingerprint hasher (whole-file blake3 and chunks) sees
+	// every plaintext byte on its way into the encrypter.
+	fp := fingerprint.NewHasher()
+	src := io.TeeReader(contextReader{ctx: ctx, r: r}, fp)
 	now := m.now()
 	meta := container.Meta{ItemID: item, PayAddr: "ssh://" + m.cfg.Host, PriceHint: req.PriceSats, CreatedAt: now, Title: req.Title}
 	hdr, fileKey, err := container.Seal(tmp, src, meta, m.host, m.escrow, m.cfg.MaxUpload)
@@ -92,13 +94,20 @@ func (m *Market) Upload(ctx context.Context, actor *store.Account, req UploadReq
 	if err := m.blobs.Commit(tmp, id); err != nil {
 		return Shop{}, fmt.Errorf("upload %s: %w", req.Name, err)
 	}
+	fpPrint := fp.Sum()
 	s := &store.Shop{ID: id, Uploader: actor.ID, Payee: actor.ID, Name: req.Name, Title: req.Title, Description: req.Description,
-		Size: hdr.PlaintextSize, PriceSats: req.PriceSats, ContentHash: hex.EncodeToString(plain.Sum(nil)),
+		Size: hdr.PlaintextSize, PriceSats: req.PriceSats, ContentHash: "", // set from the print below
 		ContentID: hex.EncodeToString(hdr.ContentID[:]), FileKey: sealed, BlobSize: hdr.Size(),
 		CreatedAt: now.UnixMicro(), UpdatedAt: now.UnixMicro()}
+	s.ContentHash = hex.EncodeToString(fpPrint.Blake3[:])
 	if err := m.st.CreateShop(ctx, s); err != nil {
 		_ = m.blobs.Remove(id)
 		return Shop{}, fmt.Errorf("upload %s: %w", req.Name, err)
+	}
+	// The shop exists from here; matching is best effort and logged, so a
+	// fingerprint problem never loses an upload.
+	if err := m.index(ctx, s, fpPrint, fileKey); err != nil {
+		m.log.Error("fingerprint", "shop", id, "err", err)
 	}
 	m.log.Info("upload", "shop", id, "account", actor.ID, "size", s.Size, "price", s.PriceSats)
 	return m.view(actor.ID, s), nil
@@ -356,4 +365,16 @@ func (c contextWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// copyLimited copies r into w, at most limit bytes (more is ErrTooLarge).
+func copyLimited(ctx context.Context, w io.Writer, r io.Reader, limit int64) (int64, error) {
+	n, err := io.Copy(w, io.LimitReader(contextReader{ctx: ctx, r: r}, limit+1))
+	if err != nil {
+		return n, err
+	}
+	if n > limit {
+		return n, fmt.Errorf("larger than the %s limit: %w", FormatBytes(limit), ErrTooLarge)
+	}
+	return n, nil
 }

@@ -209,3 +209,119 @@ type ChainOutput struct {
 	PkScript []byte
 	Amount   int64
 }
+
+// FPChunk is one content-defined chunk of a fingerprinted file.
+type FPChunk struct {
+	Off  int64
+	Len  int32
+	Hash uint64 // below 2^63
+	Low  bool   // low entropy: kept for evidence, never scored
+}
+
+// FPFile is the fingerprint of a shop file or of one archive member.
+type FPFile struct {
+	ID        int64
+	Shop      string
+	Owner     string // the uploader
+	Member    string // "" for the whole file
+	MemberOff int64
+	Stored    bool // the member's bytes appear as is at MemberOff
+	Size      int64
+	Blake3    string
+	Tier      int
+	FirstSeen int64
+	Chunks    []FPChunk
+	Postings  []uint64 // the sampled hashes indexed for this file
+}
+
+// HashStat says how common a chunk hash is among indexed files.
+type HashStat struct {
+	Files, Owners int
+}
+
+// Ref is reference content a rights holder registered.
+type Ref struct {
+	ID        string
+	Holder    string
+	Name      string
+	Size      int64
+	Blake3    string
+	CreatedAt int64
+	Chunks    []FPChunk // every chunk (loaded by Ref, not by Refs)
+	Hashes    []uint64  // distinct scored hashes, indexed
+}
+
+// Match statuses.
+const (
+	MatchOpen      = "open"
+	MatchApproved  = "approved"
+	MatchDismissed = "dismissed"
+)
+
+// Match links a reference to a shop file it was found in.
+type Match struct {
+	ID        string
+	Ref       string
+	Holder    string
+	Shop      string
+	FileID    int64
+	Score     float64
+	Strength  string
+	Status    string
+	Evidence  string // JSON, the matched ranges and coverage
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// Claim statuses.
+const (
+	ClaimActive   = "active"
+	ClaimDisputed = "disputed"
+	ClaimUpheld   = "upheld"
+	ClaimReversed = "reversed"
+)
+
+// Claim is an approved match: the rights holder became the shop's payee.
+type Claim struct {
+	ID        string
+	Match     string
+	Shop      string
+	Holder    string
+	Uploader  string
+	Status    string
+	PrevPayee string
+	PrevPrice int64
+	Price     int64
+	Escrow    int64 // ledger account holding disputed sales; 0: none
+	Reason    string
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// ClaimEvent is one entry of a claim's audit log.
+type ClaimEvent struct {
+	Seq      int64
+	Claim    string
+	Actor    string
+	Kind     string
+	Body     string
+	At       int64
+	PrevHash string
+	Hash     string
+}
+
+// ApproveParams turn a match into a claim.
+type ApproveParams struct {
+	ClaimID string
+	MatchID string
+	Holder  string
+	Price   int64 // 0: keep the shop's price
+	At      int64
+	Note    string // audit body
+}
+
+// Resolution of a disputed claim.
+const (
+	Uphold  = "uphold"
+	Reverse = "reverse"
+)

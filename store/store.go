@@ -29,7 +29,48 @@ type Store interface {
 	LedgerStore
 	PurchaseStore
 	ChainStore
+	FingerprintStore
+	ClaimStore
 	io.Closer
+}
+
+// FingerprintStore keeps file fingerprints, references and matches.
+type FingerprintStore interface {
+	// SaveFingerprints stores the fingerprints of one shop's file and its
+	// archive members, with their sampled postings.
+	SaveFingerprints(ctx context.Context, files []FPFile) error
+	FPFile(ctx context.Context, id int64) (*FPFile, error)
+	// FilesSharing counts, per indexed file, how many of hashes it posts;
+	// files below minShared are left out.
+	FilesSharing(ctx context.Context, hashes []uint64, minShared int) (map[int64]int, error)
+	// RefsSharing counts, per reference, how many of hashes it holds.
+	RefsSharing(ctx context.Context, hashes []uint64, minShared int) (map[string]int, error)
+	// HashStats says how many indexed files and owners post each hash, and
+	// how many files are indexed in all (for the stop list).
+	HashStats(ctx context.Context, hashes []uint64) (map[uint64]HashStat, int, error)
+	ShopFiles(ctx context.Context, shop string) ([]FPFile, error)
+	CreateRef(ctx context.Context, r *Ref) error
+	Ref(ctx context.Context, id string) (*Ref, error)
+	Refs(ctx context.Context, holder string) ([]Ref, error)
+	// UpsertMatch records a match, or raises an open one's score; approved
+	// and dismissed matches are left as they are. It reports the id.
+	UpsertMatch(ctx context.Context, m *Match) (string, error)
+	Match(ctx context.Context, id string) (*Match, error)
+	Matches(ctx context.Context, holder, ref string) ([]Match, error)
+	DismissMatch(ctx context.Context, id, holder string, at int64) error
+}
+
+// ClaimStore runs each claim transition in one transaction with its money
+// movement and its audit entry.
+type ClaimStore interface {
+	ApproveMatch(ctx context.Context, p ApproveParams) (*Claim, error)
+	DisputeClaim(ctx context.Context, id, uploader, reason string, at int64) (*Claim, error)
+	ResolveClaim(ctx context.Context, id, admin, decision string, at int64) (*Claim, error)
+	Claim(ctx context.Context, id string) (*Claim, error)
+	// Claims lists the claims party is in (as holder or uploader), or all
+	// of them when party is "".
+	Claims(ctx context.Context, party string) ([]Claim, error)
+	ClaimEvents(ctx context.Context, id string) ([]ClaimEvent, error)
 }
 
 // DeriveFunc derives the deposit address at a BIP32 index.

@@ -160,6 +160,8 @@ func newRoot(env *Env) *cobra.Command {
 	root.AddCommand(
 		whoamiCmd(env), uploadCmd(env), lsCmd(env), showCmd(env), priceCmd(env), getCmd(env), fetchCmd(env),
 		walletCmd(env), historyCmd(env), buyCmd(env), libraryCmd(env), licenceCmd(env),
+		refCmd(env), refsCmd(env), reportCmd(env), matchesCmd(env), approveCmd(env), dismissCmd(env),
+		claimsCmd(env), disputeCmd(env), resolveCmd(env), auditCmd(env),
 	)
 	return root
 }
@@ -205,3 +207,5 @@ func emit(cmd *cobra.Command, v any, human func(w io.Writer)) error {
 	human(w)
 	return nil
 }
+
+func joinWords(args []string) string { return strings.Join(args, " ") }
