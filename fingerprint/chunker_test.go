@@ -2,6 +2,7 @@ package fingerprint
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/zeebo/blake3"
@@ -37,9 +38,30 @@ func TestChunkSizes(t *testing.T) {
 	if avg < 7<<10 || avg > 11<<10 {
 		t.Errorf("average chunk %d bytes, want about 8-10 KiB", avg)
 	}
-	if p.Blake3 != blake3.Sum256(data) {
-		t.Error("whole-file blake3 differs from blake3.Sum256")
+	if p.Blake3 != digestOf(p, data) {
+		t.Error("file digest differs from blake3 over the chunk digests")
 	}
+	flipped := append([]byte{}, data...)
+	flipped[len(flipped)/2] ^= 1
+	if Sum(flipped).Blake3 == p.Blake3 {
+		t.Error("a flipped byte left the file digest unchanged")
+	}
+}
+
+// digestOf recomputes a Print's file digest from the data, independently
+// of the Hasher: blake3 over each chunk's length and blake3, in order.
+func digestOf(p *Print, data []byte) [32]byte {
+	h := blake3.New()
+	for _, c := range p.Chunks {
+		sum := blake3.Sum256(data[c.Off:c.End()])
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(c.Len))
+		h.Write(n[:])
+		h.Write(sum[:])
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
 }
 
 func TestChunkSizesText(t *testing.T) {
@@ -106,8 +128,8 @@ func TestEmptyAndTiny(t *testing.T) {
 		if n > 0 && n <= MinSize && len(p.Chunks) != 1 {
 			t.Fatalf("%d bytes gave %d chunks, want 1", n, len(p.Chunks))
 		}
-		if p.Blake3 != blake3.Sum256(data) {
-			t.Fatalf("%d bytes: wrong blake3", n)
+		if p.Blake3 != digestOf(p, data) {
+			t.Fatalf("%d bytes: wrong file digest", n)
 		}
 		if tier, hs := p.Sample(); tier != 0 || len(hs) > len(p.Chunks) {
 			t.Fatalf("%d bytes: sample tier %d with %d hashes", n, tier, len(hs))

@@ -65,7 +65,7 @@ type Match struct {
 	// Empty for Estimate.
 	Ranges   []Range
 	Strength Strength
-	// Exact is set when both whole-file blake3 hashes are equal.
+	// Exact is set when both file digests (Print.Blake3) are equal.
 	Exact bool
 	// Tier is the file's sampling tier: 0 for Compare.
 	Tier int

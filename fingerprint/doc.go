@@ -8,7 +8,8 @@
 //
 // A Hasher is an io.Writer fed once with the whole file, in the same pass as
 // encryption (tee the plaintext into it). Sum returns a Print: the size, the
-// whole-file blake3 and every content-defined chunk.
+// file digest (blake3 over the chunks' blake3 digests, so the bytes are
+// hashed once) and every content-defined chunk.
 //
 //	h := fingerprint.NewHasher()
 //	io.Copy(io.MultiWriter(enc, h), upload)

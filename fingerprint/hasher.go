@@ -25,7 +25,12 @@ func (c Chunk) End() int64 { return c.Off + int64(c.Len) }
 
 // Print is the byte-layer fingerprint of one file.
 type Print struct {
-	Size   int64
+	Size int64
+	// Blake3 is the file's digest: blake3 over each chunk's length and full
+	// blake3 digest, in file order. Equal files have equal digests and any
+	// change changes it, like a plain blake3 of the bytes, but it costs no
+	// second hashing pass over the data (the per-chunk hashes are needed
+	// anyway), which is what keeps the upload pass above 0.8 GB/s a core.
 	Blake3 [32]byte
 	// Chunks lists every chunk in file order; they tile [0, Size).
 	Chunks []Chunk
@@ -62,10 +67,6 @@ func (h *Hasher) Write(p []byte) (int, error) {
 		return 0, ErrSummed
 	}
 	n := len(p)
-	// The whole-file hash gets the caller's slice as is: blake3 is fastest
-	// on long inputs and needs no copy. (Interleaving it with the chunker
-	// in cache-sized steps measured no faster.)
-	_, _ = h.whole.Write(p)
 	if len(h.buf) > 0 {
 		var done bool
 		if p, done = h.bridge(p); done {
@@ -109,6 +110,12 @@ func (h *Hasher) emit(c []byte) {
 	h.chunk.Reset()
 	_, _ = h.chunk.Write(c)
 	h.chunk.Sum(h.sum[:0])
+	// The file's digest chains every chunk's full digest and length: one
+	// blake3 pass over the bytes identifies both the chunks and the file.
+	var n [4]byte
+	binary.LittleEndian.PutUint32(n[:], uint32(len(c)))
+	_, _ = h.whole.Write(n[:])
+	_, _ = h.whole.Write(h.sum[:])
 	h.chunks = append(h.chunks, Chunk{
 		Off:        h.off,
 		Len:        int32(len(c)),
