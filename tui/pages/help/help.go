@@ -1,0 +1,144 @@
+// Package help lists every key of every page in one place.
+package help
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/shopfile/shopfile/tui/common"
+	"github.com/shopfile/shopfile/tui/keymap"
+)
+
+// Model is the help page.
+type Model struct {
+	c      *common.Common
+	keys   keymap.Wallet // up, down: it scrolls like the wallet history
+	scroll int
+	width  int
+	height int
+}
+
+// New returns the page.
+func New(c *common.Common) *Model { return &Model{c: c, keys: keymap.NewWallet()} }
+
+// Init does nothing: the page needs no data.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// Activate does nothing.
+func (m *Model) Activate() tea.Cmd { return nil }
+
+// Typing: the page has no input.
+func (m *Model) Typing() bool { return false }
+
+// SetSize sets the body size.
+func (m *Model) SetSize(w, h int) tea.Cmd {
+	m.width, m.height = w, h
+	return nil
+}
+
+// Update scrolls.
+func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(k, m.keys.Up):
+			m.scroll--
+		case key.Matches(k, m.keys.Down):
+			m.scroll++ // View clamps it
+		}
+	}
+	return nil
+}
+
+type section struct {
+	name string
+	keys []key.Binding
+}
+
+func sections() []section {
+	g, l, b, s, d := keymap.NewGlobal(), keymap.NewList(), keymap.NewBrowse(), keymap.NewShop(), keymap.NewDialog()
+	mi, w, lib := keymap.NewMine(), keymap.NewWallet(), keymap.NewLibrary()
+	pay := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pay (charges once)"))
+	return []section{
+		{"everywhere", []key.Binding{g.Tabs, g.NextTab, g.PrevTab, g.Help, g.Back, g.Quit, g.ForceQuit}},
+		{"lists", []key.Binding{l.Up, l.Down, l.PrevPage, l.NextPage, l.First, l.Last}},
+		{"1 browse", []key.Binding{b.Open, b.Search, b.Sort, b.Clear, b.Refresh}},
+		{"shop page", []key.Binding{s.Buy, withDesc(s.Reprice, "reprice (payee only)"), s.Refresh}},
+		{"buy dialog", []key.Binding{pay, d.Cancel}},
+		{"2 my shops", []key.Binding{mi.Reprice, mi.Open, mi.Refresh}},
+		{"3 wallet", []key.Binding{w.Up, w.Down, w.Refresh}},
+		{"4 library", []key.Binding{lib.Show, lib.Open, lib.Refresh}},
+		{"typing", []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+			key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear")),
+		}},
+	}
+}
+
+func withDesc(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+func (m *Model) sectionView(sec section) string {
+	st := m.c.Styles
+	lines := []string{st.Label.Render(sec.name)}
+	for _, k := range sec.keys {
+		lines = append(lines, fmt.Sprintf("  %s %s", st.Help.FullKey.Render(common.PadRight(k.Help().Key, 9)), k.Help().Desc))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// text lays the sections out in as many columns as the width allows.
+func (m *Model) text() string {
+	st := m.c.Styles
+	head := st.Title.Render("Keys") + st.Muted.Render("  (q is text while you type; ctrl+c always quits)")
+	foot := st.Label.Render("without the TUI") + "\n" +
+		"  " + st.Command.Render(m.c.Dial+" ls --json") + st.Muted.Render("  every action is also a command") + "\n" +
+		"  " + st.Command.Render(m.c.Dial+" upload NAME < FILE") + st.Muted.Render("  sell a file")
+	return head + "\n\n" + m.columns(min(3, max(1, m.width/32))) + "\n\n" + foot
+}
+
+// columns fills cols columns in order, each about as tall as the others.
+func (m *Model) columns(cols int) string {
+	var blocks []string
+	total := 0
+	for _, sec := range sections() {
+		b := m.sectionView(sec)
+		blocks = append(blocks, b)
+		total += lipgloss.Height(b) + 1
+	}
+	target := (total + cols - 1) / cols
+	var out []string
+	var col []string
+	height := 0
+	for _, b := range blocks {
+		h := lipgloss.Height(b) + 1
+		if height > 0 && height+h > target+1 && len(out) < cols-1 {
+			out = append(out, strings.Join(col, "\n\n"))
+			col, height = nil, 0
+		}
+		col = append(col, b)
+		height += h
+	}
+	out = append(out, strings.Join(col, "\n\n"))
+	w := m.width / cols
+	for i := range out[:len(out)-1] {
+		out[i] = m.c.Styles.Renderer.NewStyle().Width(w).Render(out[i])
+	}
+	return lipgloss.JoinHorizontal(lipgloss.Top, out...)
+}
+
+// View renders the visible part of the list.
+func (m *Model) View() string {
+	return common.Scroll(m.c.Styles, m.text(), m.width, m.height, &m.scroll)
+}
+
+// ShortHelp lists the keys that work now.
+func (m *Model) ShortHelp() []key.Binding { return []key.Binding{m.keys.Up, m.keys.Down} }
+
+// FullHelp lists every key of the page.
+func (m *Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
