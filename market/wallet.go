@@ -62,8 +62,10 @@ func (m *Market) Wallet(ctx context.Context, actor *store.Account) (Wallet, erro
 	if w.PendingSats, err = m.st.PendingDeposits(ctx, actor.ID); err != nil {
 		return Wallet{}, storeErr(err, "pending deposits")
 	}
+	// Without an address the rest of the wallet is still worth showing.
 	if w.DepositAddress, err = m.chain.DepositAddress(ctx, actor.ID); err != nil {
-		return Wallet{}, fmt.Errorf("deposit address: %w: %w", ErrUnavailable, err)
+		m.log.Warn("deposit address", "account", actor.ID, "err", err)
+		w.Chain.Error = fmt.Sprintf("no deposit address right now: %v", err)
 	}
 	return w, nil
 }

@@ -60,13 +60,20 @@ func (s *Server) runTUI(sess ssh.Session, actor *store.Account) {
 			}
 		}
 	}()
-	_, err := p.Run()
+	final, err := p.Run()
 	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
 		s.log.Error("tui", "account", actor.ID, "err", err)
 	}
 	cancel()
 	wg.Wait()
 	_, _ = io.WriteString(sess, leaveScreen)
+	// A session that ended on its own (shutdown, idle) says why on the
+	// normal screen, after the alternate screen is gone.
+	if d, ok := final.(*drawer); ok {
+		if f, ok := d.inner.(interface{ Farewell() string }); ok && f.Farewell() != "" {
+			_, _ = io.WriteString(sess, f.Farewell()+"\n")
+		}
+	}
 	_ = sess.Exit(0)
 }
 
