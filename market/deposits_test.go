@@ -171,3 +171,8 @@ func TestAccountKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+func newMarketWithChain(t *testing.T, from func(store.ChainStore) (market.Chain, error)) *markettest.Env {
+	t.Helper()
+	return markettest.New(t, markettest.Options{ChainFrom: from})
+}
