@@ -38,6 +38,7 @@ type Config struct {
 	MaxUpload    int64  // largest plaintext accepted, bytes
 	DefaultPrice int64  // price when an upload names none
 	Chain        string // regtest, signet, testnet, mainnet or none
+	HTTPURL      string // public base URL of the HTTP face ("http://host:port"); empty when it is off
 }
 
 // Deps are the market's collaborators, built by cmd/.
@@ -68,6 +69,7 @@ type Market struct {
 	now        func() time.Time
 	events     *Hub
 	feeAccount int64
+	dist       distribution // torrent metadata cache (distribution.go)
 }
 
 // New checks the configuration and builds the market.

@@ -17,6 +17,7 @@ import (
 	"github.com/charmbracelet/wish"
 	rm "github.com/charmbracelet/wish/recover"
 	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/ssh/upload"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -72,6 +73,9 @@ type Server struct {
 func New(cfg Config, m *market.Market, host gossh.Signer, logger *log.Logger, tui TUIFactory) (*Server, error) {
 	cfg.defaults()
 	s := &Server{cfg: cfg, market: m, log: logger, limit: newAdmission(cfg.PerAddress, cfg.AdmitWait), tui: tui, stop: make(chan struct{})}
+	// scp and sftp: the sftp subsystem bypasses middleware, so it runs its
+	// own identity, limits and logging; only the session count is shared.
+	files := upload.New(m, logger, upload.Options{Stop: s.stop})
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Addr),
 		withHostSigner(host),
@@ -82,9 +86,11 @@ func New(cfg Config, m *market.Market, host gossh.Signer, logger *log.Logger, tu
 		wish.WithPublicKeyAuth(func(ssh.Context, ssh.PublicKey) bool { return true }),
 		wish.WithIdleTimeout(cfg.IdleTimeout),
 		wish.WithMaxTimeout(cfg.MaxTimeout),
+		wish.WithSubsystem("sftp", ssh.SubsystemHandler(s.countMiddleware()(files.SFTP))),
 		wish.WithMiddleware(
 			rm.MiddlewareWithLogger(logger,
 				s.sessionMiddleware(),
+				files.SCP(), // `scp -t` / `scp -f` (legacy protocol); other commands go on
 				s.loggingMiddleware(),
 				s.identityMiddleware(),
 			),

@@ -132,6 +132,11 @@ type showJSON struct {
 	ContentID   string `json:"content_id"`
 	Frozen      bool   `json:"frozen"`
 	CreatedAt   string `json:"created_at"`
+	// Magnet is the container's magnet link (BitTorrent v1 infohash, with
+	// the HTTP web seed when the shop serves HTTP); Torrent the .torrent's
+	// URL, "" without the HTTP face.
+	Magnet  string `json:"magnet"`
+	Torrent string `json:"torrent"`
 }
 
 func showCmd(env *Env) *cobra.Command {
@@ -146,6 +151,11 @@ func showCmd(env *Env) *cobra.Command {
 			}
 			v := showJSON{Shop: s.ID, Title: s.Title, Description: s.Description, Name: s.Name, PriceSats: s.PriceSats, Size: s.Size,
 				Payee: s.Payee, Uploader: s.Uploader, Sales: s.Sales, ContentID: s.ContentID, Frozen: s.Frozen, CreatedAt: stamp(s.CreatedAt)}
+			// The torrent describes the public container; if it cannot be
+			// built now, the shop's terms are still worth showing.
+			if t, err := env.Market.Torrent(env.Ctx, s.ID); err == nil {
+				v.Magnet, v.Torrent = t.Magnet, t.URL
+			}
 			return emit(cmd, v, func(w io.Writer) {
 				fmt.Fprintf(w, "shop         %s\ntitle        %s\n", v.Shop, v.Title)
 				if v.Description != "" {
@@ -154,6 +164,9 @@ func showCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(w, "price        %d sats\nsize         %s (%d bytes)\npayee        %s\nuploader     %s\nsales        %d\ncontent id   %s\n",
 					v.PriceSats, market.FormatBytes(v.Size), v.Size, v.Payee, v.Uploader, v.Sales, v.ContentID)
 				fmt.Fprintf(w, "buy it:      %s buy %s\n", env.Dial, v.Shop)
+				if v.Torrent != "" {
+					fmt.Fprintf(w, "torrent      %s\n", v.Torrent)
+				}
 			})
 		},
 	}
