@@ -12,14 +12,17 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui/common"
 	"github.com/shopfile/shopfile/tui/components/footer"
 	"github.com/shopfile/shopfile/tui/components/header"
 	"github.com/shopfile/shopfile/tui/keymap"
 	"github.com/shopfile/shopfile/tui/pages/browse"
+	"github.com/shopfile/shopfile/tui/pages/claims"
 	"github.com/shopfile/shopfile/tui/pages/help"
 	"github.com/shopfile/shopfile/tui/pages/library"
 	"github.com/shopfile/shopfile/tui/pages/mine"
+	"github.com/shopfile/shopfile/tui/pages/rights"
 	"github.com/shopfile/shopfile/tui/pages/shop"
 	"github.com/shopfile/shopfile/tui/pages/wallet"
 	"github.com/shopfile/shopfile/tui/styles"
@@ -31,17 +34,18 @@ const (
 	MinHeight = 10
 )
 
-// tab is a root page and, over it, an optional shop page opened from it.
+// tab is a root page and the pages opened over it (a shop, a review, a
+// claim), the last one shown.
 type tab struct {
 	label  header.Tab
 	root   common.Page
-	top    common.Page
+	stack  []common.Page
 	inited bool
 }
 
 func (t *tab) page() common.Page {
-	if t.top != nil {
-		return t.top
+	if n := len(t.stack); n > 0 {
+		return t.stack[n-1]
 	}
 	return t.root
 }
@@ -55,12 +59,22 @@ type app struct {
 	keys   keymap.Global
 	header header.Model
 	footer footer.Model
-	tabs   []*tab
+	tabs   []*tab // the tabs shown, numbered 1… in this order
 	active int
-	width  int
-	height int
-	bodyW  int
-	bodyH  int
+	help   *help.Model
+	// claims is the Claims tab: shown to rights holders and admins, and to
+	// anyone else from the moment they are party to a claim.
+	claims      *tab
+	claimsShown bool
+	// mine holds the ids of shops the account uploaded or is paid for, as
+	// of the session's start (mineAll: too many to hold, assume any), so a
+	// change to one of them can be told apart from the shop's other news.
+	mine    map[string]bool
+	mineAll bool
+	width   int
+	height  int
+	bodyW   int
+	bodyH   int
 
 	balance    int64
 	balanceOK  bool
@@ -85,27 +99,64 @@ func New(m *market.Market, s Session) tea.Model {
 	c := &common.Common{Ctx: s.Ctx, Market: m, Actor: s.Actor, Styles: styles.New(s.Renderer), Dial: s.Dial}
 	a := &app{c: c, s: s, keys: keymap.NewGlobal(), footer: footer.New(c.Styles), width: s.Width, height: s.Height,
 		lastKey: time.Now()}
+	a.help = help.New(c)
 	a.tabs = []*tab{
 		{label: header.Tab{Name: "Browse", Short: "Browse"}, root: browse.New(c)},
 		{label: header.Tab{Name: "My shops", Short: "Mine"}, root: mine.New(c)},
 		{label: header.Tab{Name: "Wallet", Short: "Wallet"}, root: wallet.New(c)},
 		{label: header.Tab{Name: "Library", Short: "Lib"}, root: library.New(c)},
-		{label: header.Tab{Name: "Help", Short: "Help"}, root: help.New(c)},
 	}
-	labels := make([]header.Tab, len(a.tabs))
-	for i, t := range a.tabs {
-		labels[i] = t.label
+	if s.Actor.HasRole(store.RoleRightsHolder) {
+		a.tabs = append(a.tabs, &tab{label: header.Tab{Name: "Rights", Short: "Rights"}, root: rights.New(c)})
 	}
-	a.header = header.New(c.Styles, s.Actor.ID, labels)
+	a.tabs = append(a.tabs, &tab{label: header.Tab{Name: "Help", Short: "Help"}, root: a.help})
+	a.claims = &tab{label: header.Tab{Name: "Claims", Short: "Claims"}, root: claims.New(c)}
+	a.header = header.New(c.Styles, s.Actor.ID, nil)
+	if s.Actor.HasRole(store.RoleRightsHolder) || s.Actor.HasRole(store.RoleAdmin) {
+		a.showClaims()
+	}
+	a.syncTabs()
 	a.layout()
 	return a
+}
+
+// showClaims puts the Claims tab just before Help. The tabs after it move
+// one number up; the tab shown stays shown.
+func (a *app) showClaims() tea.Cmd {
+	if a.claimsShown {
+		return nil
+	}
+	a.claimsShown = true
+	at := len(a.tabs) - 1
+	a.tabs = append(a.tabs[:at], append([]*tab{a.claims}, a.tabs[at:]...)...)
+	if a.active >= at {
+		a.active++
+	}
+	a.syncTabs()
+	if a.bodyW > 0 {
+		return a.claims.root.SetSize(a.bodyW, a.bodyH)
+	}
+	return nil
+}
+
+// syncTabs tells the header, the tab keys and the help page which tabs
+// are shown, so every number shown is the key that opens it.
+func (a *app) syncTabs() {
+	labels := make([]header.Tab, len(a.tabs))
+	names := make([]string, len(a.tabs))
+	for i, t := range a.tabs {
+		labels[i], names[i] = t.label, t.label.Name
+	}
+	a.header.Tabs = labels
+	a.keys.Tabs = keymap.NewTabs(len(a.tabs))
+	a.help.SetTabs(names)
 }
 
 // Init shows the first tab and starts everything that runs in the
 // background; each of them ends with the session.
 func (a *app) Init() tea.Cmd {
 	a.tabs[0].inited = true
-	return tea.Batch(a.subscribe(), a.loadBalance(), a.tabs[0].root.Init(), a.armIdle())
+	return tea.Batch(a.subscribe(), a.loadBalance(), a.tabs[0].root.Init(), a.armIdle(), a.loadParty(true))
 }
 
 func (a *app) current() common.Page { return a.tabs[a.active].page() }
@@ -132,11 +183,15 @@ func (a *app) update(msg tea.Msg) tea.Cmd {
 	case balanceMsg:
 		a.gotBalance(msg)
 		return nil
+	case partyMsg:
+		return a.gotParty(msg)
 	case common.BalanceMsg:
 		a.balance, a.balanceOK, a.balanceErr = msg.Sats, true, false
 		return nil
 	case common.OpenShopMsg:
-		return a.openShop(msg.ID)
+		return a.push(shop.New(a.c, msg.ID))
+	case common.PushMsg:
+		return a.push(msg.Page)
 	case common.BackMsg:
 		return a.back()
 	}
@@ -149,8 +204,8 @@ func (a *app) broadcast(msg tea.Msg) tea.Cmd {
 	var cmds []tea.Cmd
 	for _, t := range a.tabs {
 		cmds = append(cmds, t.root.Update(msg))
-		if t.top != nil {
-			cmds = append(cmds, t.top.Update(msg))
+		for _, p := range t.stack {
+			cmds = append(cmds, p.Update(msg))
 		}
 	}
 	return tea.Batch(cmds...)
@@ -232,20 +287,23 @@ func (a *app) switchTab(i int) tea.Cmd {
 	return t.page().Activate()
 }
 
-func (a *app) openShop(id string) tea.Cmd {
-	p := shop.New(a.c, id)
-	p.SetSize(a.bodyW, a.bodyH)
-	a.tabs[a.active].top = p
-	return p.Init()
+// push shows p over the current tab.
+func (a *app) push(p common.Page) tea.Cmd {
+	t := a.tabs[a.active]
+	t.stack = append(t.stack, p)
+	return tea.Batch(p.SetSize(a.bodyW, a.bodyH), p.Init())
 }
 
+// back closes the page on top and refreshes the one under it.
 func (a *app) back() tea.Cmd {
 	t := a.tabs[a.active]
-	if t.top == nil {
+	n := len(t.stack)
+	if n == 0 {
 		return nil
 	}
-	t.top = nil
-	return t.root.Activate()
+	t.stack[n-1] = nil
+	t.stack = t.stack[:n-1]
+	return t.page().Activate()
 }
 
 func (a *app) tooSmall() bool { return a.width < MinWidth || a.height < MinHeight }
@@ -266,8 +324,8 @@ func (a *app) layout() tea.Cmd {
 	var cmds []tea.Cmd
 	for _, t := range a.tabs {
 		cmds = append(cmds, t.root.SetSize(w, h))
-		if t.top != nil {
-			cmds = append(cmds, t.top.SetSize(w, h))
+		for _, p := range t.stack {
+			cmds = append(cmds, p.SetSize(w, h))
 		}
 	}
 	return tea.Batch(cmds...)

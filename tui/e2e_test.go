@@ -1,6 +1,7 @@
 package tui_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/shopfile/shopfile/market"
 	"github.com/shopfile/shopfile/ssh/sshtest"
+	"github.com/shopfile/shopfile/store"
 )
 
 // tmux drives a real terminal on its own server socket.
@@ -175,4 +177,66 @@ func waitGone(t *testing.T, x tmux) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// TestOpenSSHRightsConsole approves a match from a real terminal: the
+// holder's Rights tab, the review, the price and the confirmation.
+func TestOpenSSHRightsConsole(t *testing.T) {
+	t.Parallel()
+	for _, bin := range []string{"tmux", "ssh"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+	shop := sshtest.Start(t, sshtest.Options{})
+	ctx := context.Background()
+	uploader, err := shop.Market.Login(ctx, sshtest.NewKey(t, "uploader").Signer.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := sshtest.NewKey(t, "holder")
+	holder, err := shop.Market.Login(ctx, key.Signer.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shop.Market.Grant(ctx, holder.ID, store.RoleRightsHolder); err != nil {
+		t.Fatal(err)
+	}
+	if holder, err = shop.Market.Account(ctx, holder.ID); err != nil {
+		t.Fatal(err)
+	}
+	film := seeded(7, 600_000)
+	copied := append(append([]byte{}, film[40_000:]...), seeded(8, 7000)...)
+	s, err := shop.Market.Upload(ctx, uploader, market.UploadRequest{Name: "copy.bin", Title: "Tmux Copy", PriceSats: 300}, bytes.NewReader(copied))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := shop.Market.AddRef(ctx, holder, "film", bytes.NewReader(film)); err != nil {
+		t.Fatal(err)
+	}
+	x := tmux{t: t, socket: fmt.Sprintf("shopfile-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	t.Cleanup(func() { _, _ = x.run("kill-server") })
+	sshCmd := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o IdentityAgent=none "+
+		"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR 127.0.0.1", shop.Port, key.Path)
+	x.must("new-session", "-d", "-s", "shop", "-x", "100", "-y", "30", sshCmd)
+
+	x.waitScreen("5 Rights", "6 Claims", "7 Help", "Tmux Copy")
+	x.send("5")
+	x.waitScreen("▸ 0.", "Tmux Copy", "1 open")
+	x.send("Enter")
+	x.waitScreen("REFERENCE", "SHOP FILE", "PRIOR ART", "█")
+	x.send("a")
+	x.waitScreen("price: 300")
+	x.send("C-u")
+	x.typ("1234")
+	x.send("Enter")
+	x.waitScreen("at 1,234 sats, for every copy")
+	x.send("Enter")
+	x.waitScreen("✓ CLAIMED")
+	got, err := shop.Market.Show(ctx, uploader, s.ID)
+	if err != nil || got.Payee != holder.ID || got.PriceSats != 1234 {
+		t.Fatalf("after approving in the terminal the market says %+v, %v", got, err)
+	}
+	x.send("q")
+	waitGone(t, x)
 }

@@ -23,6 +23,20 @@ type balanceMsg struct {
 
 type idleMsg struct{}
 
+// partyMsg answers loadParty: how many claims the account is party to
+// (-1: not asked) and, at the start, the shops it uploaded or is paid for.
+type partyMsg struct {
+	claims  int
+	mine    []string
+	mineAll bool
+	start   bool
+	err     error
+}
+
+// mineLimit bounds the shop ids a session holds; beyond it every shop
+// change is treated as possibly the account's.
+const mineLimit = 500
+
 // subscribe listens to the market's events for as long as the session
 // lives. The subscription is dropped when the session's context ends,
 // however the program stopped.
@@ -48,13 +62,74 @@ func (a *app) event(msg eventMsg) tea.Cmd {
 	next := listen(a.c.Ctx, msg.ch)
 	switch msg.e.Kind {
 	case market.ShopChanged:
-		return tea.Batch(next, a.broadcast(common.ShopChangedMsg{ID: msg.e.Shop}))
+		mine := a.mineAll || a.mine[msg.e.Shop]
+		cmds := []tea.Cmd{next, a.broadcast(common.ShopChangedMsg{ID: msg.e.Shop, Mine: mine})}
+		if mine && !a.claimsShown { // perhaps a claim on one of your uploads
+			cmds = append(cmds, a.loadParty(false))
+		}
+		return tea.Batch(cmds...)
 	case market.WalletChanged:
-		if msg.e.Account == a.c.Actor.ID {
+		switch msg.e.Account {
+		case a.c.Actor.ID:
 			return tea.Batch(next, a.loadBalance(), a.broadcast(common.WalletChangedMsg{}))
+		case "": // some wallets moved (a resolved claim's escrow, a deposit): maybe yours
+			return tea.Batch(next, a.loadBalance())
 		}
 	}
 	return next
+}
+
+// loadParty asks whether the account is party to any claim, to show the
+// Claims tab; at the start it also learns which shops are the account's.
+func (a *app) loadParty(start bool) tea.Cmd {
+	if !start && a.claimsShown {
+		return nil
+	}
+	mk, actor, probe := a.c.Market, a.c.Actor, !a.claimsShown
+	return common.Load(a.c.Ctx, func(ctx context.Context) (partyMsg, error) {
+		p := partyMsg{claims: -1, start: start}
+		if probe {
+			cs, err := mk.Claims(ctx, actor)
+			if err != nil {
+				return p, err
+			}
+			p.claims = len(cs)
+		}
+		if start {
+			page, err := mk.List(ctx, actor, market.ListQuery{Mine: true, Limit: mineLimit})
+			if err != nil {
+				return p, err
+			}
+			for _, s := range page.Shops {
+				p.mine = append(p.mine, s.ID)
+			}
+			p.mineAll = page.Total > len(page.Shops)
+		}
+		return p, nil
+	}, func(p partyMsg, err error) tea.Msg {
+		p.err = err
+		return p
+	})
+}
+
+func (a *app) gotParty(p partyMsg) tea.Cmd {
+	if p.err != nil {
+		if p.start {
+			a.mineAll = true // unknown: treat every change as possibly yours
+		}
+		return nil
+	}
+	if p.start {
+		a.mine = make(map[string]bool, len(p.mine))
+		for _, id := range p.mine {
+			a.mine[id] = true
+		}
+		a.mineAll = p.mineAll
+	}
+	if p.claims > 0 {
+		return a.showClaims()
+	}
+	return nil
 }
 
 func (a *app) loadBalance() tea.Cmd {

@@ -46,8 +46,17 @@ type OpenShopMsg struct{ ID string }
 // BackMsg asks the app to close the page on top of the current tab.
 type BackMsg struct{}
 
-// ShopChangedMsg says a shop's price, payee or sales changed.
-type ShopChangedMsg struct{ ID string }
+// ShopChangedMsg says a shop's price, payee, claim or sales changed. Mine
+// says the shop is (or may be) one the session's account uploaded or is
+// paid for, so a claim on it concerns the session.
+type ShopChangedMsg struct {
+	ID   string
+	Mine bool
+}
+
+// PushMsg asks the app to show a page over the current tab (a review, a
+// claim); esc on it sends BackMsg and the page under it shows again.
+type PushMsg struct{ Page Page }
 
 // WalletChangedMsg says this session's balance moved.
 type WalletChangedMsg struct{}
@@ -60,6 +69,9 @@ func Back() tea.Msg { return BackMsg{} }
 
 // Open is a command opening a shop page.
 func Open(id string) tea.Cmd { return func() tea.Msg { return OpenShopMsg{ID: id} } }
+
+// Push is a command showing p over the current tab.
+func Push(p Page) tea.Cmd { return func() tea.Msg { return PushMsg{Page: p} } }
 
 // After delivers msg after d, or nothing once the session ends: unlike
 // tea.Tick its goroutine never outlives the session.

@@ -1,9 +1,11 @@
 package common
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/shopfile/shopfile/market"
 	"github.com/shopfile/shopfile/store"
 )
 
@@ -79,5 +81,24 @@ func TestBlockIsExactlyTheSize(t *testing.T) {
 	}
 	if got := Block("a", 5, 3); strings.Count(got, "\n") != 2 {
 		t.Fatalf("Block pads to the height: %q", got)
+	}
+}
+
+func TestErrTextDropsTheSentinelWord(t *testing.T) {
+	err := fmt.Errorf("match m1 covers 12%% of the upload; taking over its payments needs 50%%: %w", market.ErrInvalid)
+	if got := ErrText(err); got != "match m1 covers 12% of the upload; taking over its payments needs 50%" {
+		t.Errorf("ErrText = %q", got)
+	}
+	if got := ErrText(market.ErrForbidden); got != "not allowed" {
+		t.Errorf("a bare sentinel: %q", got)
+	}
+}
+
+func TestOverDialogNeverCutsTheDialog(t *testing.T) {
+	if got := OverDialog("a\nb", "d1\nd2", 10); got != "a\nb\n\nd1\nd2" {
+		t.Errorf("room for both: %q", got)
+	}
+	if got := OverDialog("a\nb", "d1\nd2", 4); got != "d1\nd2" {
+		t.Errorf("no room for the head: %q", got)
 	}
 }

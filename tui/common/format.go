@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/shopfile/shopfile/market"
@@ -135,7 +136,17 @@ func ErrText(err error) string {
 	case errors.Is(err, market.ErrUnavailable):
 		return fmt.Sprintf("the shop is busy or unavailable, try again (%v)", err)
 	}
-	return err.Error()
+	// The sentinel's own word ("…: invalid") says nothing the message
+	// before it has not said.
+	msg := err.Error()
+	for _, e := range []error{market.ErrInvalid, market.ErrForbidden, market.ErrNotFound} {
+		if errors.Is(err, e) {
+			if trimmed := strings.TrimSuffix(msg, ": "+e.Error()); trimmed != "" {
+				msg = trimmed
+			}
+		}
+	}
+	return msg
 }
 
 // Block fits s into exactly height lines of at most width cells, padding
@@ -161,4 +172,23 @@ func ParsePrice(s string) (int64, error) {
 		return 0, fmt.Errorf("price must be at most %s", Sats(market.MaxPrice))
 	}
 	return n, nil
+}
+
+// Percent renders a share in [0, 1] with one decimal: "93.2%".
+func Percent(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" }
+
+// When renders an instant to the minute, in UTC, the same for everyone.
+func When(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+}
+
+// ShortHash shortens a hex digest for display: "1a2b3c4d5e6f…".
+func ShortHash(h string) string {
+	if len(h) <= 12 {
+		return h
+	}
+	return h[:12] + "…"
 }

@@ -25,3 +25,13 @@ func Scroll(st *styles.Styles, s string, width, height int, off *int) string {
 
 // Scrollable reports whether s needs scrolling in height lines.
 func Scrollable(s string, height int) bool { return strings.Count(s, "\n")+1 > height }
+
+// OverDialog shows a dialog under the head of the page it acts on, or
+// alone when both do not fit in height lines: the dialog's own question
+// and keys must never be cut off.
+func OverDialog(head, dialog string, height int) string {
+	if strings.Count(head, "\n")+1+1+strings.Count(dialog, "\n")+1 > height {
+		return dialog
+	}
+	return head + "\n\n" + dialog
+}

@@ -10,7 +10,7 @@ type Global struct {
 	ForceQuit key.Binding // works even while typing
 	Help      key.Binding
 	Back      key.Binding
-	Tabs      key.Binding // 1–5: one key per tab
+	Tabs      key.Binding // 1–N: one key per tab shown
 	NextTab   key.Binding
 	PrevTab   key.Binding
 }
@@ -23,10 +23,21 @@ func NewGlobal() Global {
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
 		Back:      key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
-		Tabs:      key.NewBinding(key.WithKeys("1", "2", "3", "4", "5"), key.WithHelp("1-5", "tabs")),
+		Tabs:      NewTabs(5),
 		NextTab:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next tab")),
 		PrevTab:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous tab")),
 	}
+}
+
+// NewTabs returns the tab keys for n tabs shown (at most 9): the numbers
+// in the header are the keys that work.
+func NewTabs(n int) key.Binding {
+	n = min(max(n, 1), 9)
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = string(rune('1' + i))
+	}
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp("1-"+keys[n-1], "tabs"))
 }
 
 // List moves through a paged list.
@@ -164,6 +175,80 @@ type Library struct {
 func NewLibrary() Library {
 	return Library{
 		Show:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "how to get it")),
+		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	}
+}
+
+// Rights is the rights holder's queue of matches.
+type Rights struct {
+	Review  key.Binding
+	Refresh key.Binding
+}
+
+// NewRights returns the queue's keys.
+func NewRights() Rights {
+	return Rights{
+		Review:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	}
+}
+
+// Review is the review page of one match.
+type Review struct {
+	Up      key.Binding
+	Down    key.Binding
+	Approve key.Binding
+	Dismiss key.Binding
+	Open    key.Binding
+	Refresh key.Binding
+}
+
+// NewReview returns the review keys.
+func NewReview() Review {
+	return Review{
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
+		Dismiss: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dismiss")),
+		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	}
+}
+
+// Claims is the list of claims.
+type Claims struct {
+	Show    key.Binding
+	Refresh key.Binding
+}
+
+// NewClaims returns the claims list keys.
+func NewClaims() Claims {
+	return Claims{
+		Show:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "claim & history")),
+		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+	}
+}
+
+// Claim is one claim's page.
+type Claim struct {
+	Up      key.Binding
+	Down    key.Binding
+	Dispute key.Binding
+	Uphold  key.Binding
+	Reverse key.Binding
+	Open    key.Binding
+	Refresh key.Binding
+}
+
+// NewClaim returns the claim page keys.
+func NewClaim() Claim {
+	return Claim{
+		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+		Dispute: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "dispute")),
+		Uphold:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "uphold")),
+		Reverse: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "reverse")),
 		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
 		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 	}

@@ -119,11 +119,15 @@ func (m *Model[T]) holds(i int) bool { return i >= m.offset && i < m.offset+len(
 
 // Position says where the page is: "page 2/7 · 143 shops", given the
 // noun in the singular.
-func (m *Model[T]) Position(noun string) string {
+func (m *Model[T]) Position(noun string) string { return m.PositionOf(noun, noun+"s") }
+
+// PositionOf is Position for a noun whose plural is not noun+"s".
+func (m *Model[T]) PositionOf(one, many string) string {
 	pages := max(1, (m.total+m.pageSize-1)/m.pageSize)
 	page := min(pages, m.offset/m.pageSize+1)
-	if m.total != 1 {
-		noun += "s"
+	noun := many
+	if m.total == 1 {
+		noun = one
 	}
 	return fmt.Sprintf("page %d/%d · %s %s", page, pages, common.Thousands(int64(m.total)), noun)
 }

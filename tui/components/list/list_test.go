@@ -60,3 +60,18 @@ func TestResizeRefetchesOnlyWhenThePageSizeChanges(t *testing.T) {
 		t.Fatal("a taller list did not refetch")
 	}
 }
+
+func TestPositionOfIrregularPlural(t *testing.T) {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	m := New(styles.New(r), func(s string, _ int) string { return s })
+	m.SetSize(20, 10)
+	m.SetPage([]string{"a", "b"}, 0, 2)
+	if got := m.PositionOf("match", "matches"); got != "page 1/1 · 2 matches" {
+		t.Errorf("PositionOf = %q", got)
+	}
+	m.SetPage([]string{"a"}, 0, 1)
+	if got := m.PositionOf("match", "matches"); got != "page 1/1 · 1 match" {
+		t.Errorf("PositionOf = %q", got)
+	}
+}

@@ -232,6 +232,12 @@ func (m *Model) row(s market.Shop, w int) string {
 	if s.Payee == m.c.Actor.ID {
 		title += " · yours"
 	}
+	switch { // a word, not a colour: the row is restyled when selected
+	case s.Frozen:
+		title += " · disputed"
+	case s.Payee != s.Uploader:
+		title += " · claimed"
+	}
 	price := common.PadLeft(common.Sats(s.PriceSats), 16)
 	if w < 50 {
 		return common.PadRight(title, w-17) + " " + st.Price.Render(price)

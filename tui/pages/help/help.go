@@ -16,13 +16,30 @@ import (
 type Model struct {
 	c      *common.Common
 	keys   keymap.Wallet // up, down: it scrolls like the wallet history
+	tabs   []string      // the names of the tabs shown, in order
 	scroll int
 	width  int
 	height int
 }
 
 // New returns the page.
-func New(c *common.Common) *Model { return &Model{c: c, keys: keymap.NewWallet()} }
+func New(c *common.Common) *Model {
+	return &Model{c: c, keys: keymap.NewWallet(), tabs: []string{"Browse", "My shops", "Wallet", "Library", "Help"}}
+}
+
+// SetTabs tells the page which tabs are shown, so the numbers it lists
+// are the keys that work for this account.
+func (m *Model) SetTabs(names []string) { m.tabs = names }
+
+// tab names a tab's section with its key, or "" when it is not shown.
+func (m *Model) tab(name string) string {
+	for i, n := range m.tabs {
+		if n == name {
+			return fmt.Sprintf("%d %s", i+1, strings.ToLower(n))
+		}
+	}
+	return ""
+}
 
 // Init does nothing: the page needs no data.
 func (m *Model) Init() tea.Cmd { return nil }
@@ -57,25 +74,37 @@ type section struct {
 	keys []key.Binding
 }
 
-func sections() []section {
+func (m *Model) sections() []section {
 	g, l, b, s, d := keymap.NewGlobal(), keymap.NewList(), keymap.NewBrowse(), keymap.NewShop(), keymap.NewDialog()
 	mi, w, lib := keymap.NewMine(), keymap.NewWallet(), keymap.NewLibrary()
 	pay := key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pay (charges once)"))
-	return []section{
+	g.Tabs = keymap.NewTabs(len(m.tabs))
+	out := []section{
 		{"everywhere", []key.Binding{g.Tabs, g.NextTab, g.PrevTab, g.Help, g.Back, g.Quit, g.ForceQuit}},
 		{"lists", []key.Binding{l.Up, l.Down, l.PrevPage, l.NextPage, l.First, l.Last}},
-		{"1 browse", []key.Binding{b.Open, b.Search, b.Sort, b.Clear, b.Refresh}},
+		{m.tab("Browse"), []key.Binding{b.Open, b.Search, b.Sort, b.Clear, b.Refresh}},
 		{"shop page", []key.Binding{s.Buy, withDesc(s.Reprice, "reprice (payee only)"), s.Refresh}},
 		{"buy dialog", []key.Binding{pay, d.Cancel}},
-		{"2 my shops", []key.Binding{mi.Reprice, mi.Open, mi.Refresh}},
-		{"3 wallet", []key.Binding{w.Up, w.Down, w.Refresh}},
-		{"4 library", []key.Binding{lib.Show, lib.Open, lib.Refresh}},
-		{"typing", []key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")),
-			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-			key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear")),
-		}},
+		{m.tab("My shops"), []key.Binding{mi.Reprice, mi.Open, mi.Refresh}},
+		{m.tab("Wallet"), []key.Binding{w.Up, w.Down, w.Refresh}},
+		{m.tab("Library"), []key.Binding{lib.Show, lib.Open, lib.Refresh}},
 	}
+	if name := m.tab("Rights"); name != "" {
+		r, rv := keymap.NewRights(), keymap.NewReview()
+		out = append(out, section{name, []key.Binding{r.Review, r.Refresh}},
+			section{"review", []key.Binding{withDesc(rv.Approve, "approve: become payee"), rv.Dismiss, rv.Open}})
+	}
+	if name := m.tab("Claims"); name != "" {
+		cl, c := keymap.NewClaims(), keymap.NewClaim()
+		out = append(out, section{name, []key.Binding{cl.Show, cl.Refresh}},
+			section{"claim page", []key.Binding{withDesc(c.Dispute, "dispute (uploader)"), withDesc(c.Uphold, "uphold (admin)"),
+				withDesc(c.Reverse, "reverse (admin)"), c.Open}})
+	}
+	return append(out, section{"typing", []key.Binding{
+		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")),
+		key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "clear")),
+	}})
 }
 
 func withDesc(b key.Binding, desc string) key.Binding {
@@ -106,7 +135,7 @@ func (m *Model) text() string {
 func (m *Model) columns(cols int) string {
 	var blocks []string
 	total := 0
-	for _, sec := range sections() {
+	for _, sec := range m.sections() {
 		b := m.sectionView(sec)
 		blocks = append(blocks, b)
 		total += lipgloss.Height(b) + 1

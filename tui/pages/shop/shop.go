@@ -191,6 +191,9 @@ func (m *Model) details() string {
 	}
 	field("price", m.priceText())
 	field("status", m.ownership())
+	if claim := m.claimText(); claim != "" {
+		field("claim", claim)
+	}
 	b.WriteString("\n" + m.action() + "\n\n")
 	for _, f := range m.facts() {
 		field(f[0], f[1])
@@ -205,6 +208,19 @@ func (m *Model) priceText() string {
 		price += st.Warn.Render("  FROZEN") + st.Muted.Render(" (a claim is disputed)")
 	}
 	return price
+}
+
+// claimText marks a shop whose payments a rights holder took over, live:
+// the page refetches when the market says the shop changed.
+func (m *Model) claimText() string {
+	st, s := m.c.Styles, m.d.shop
+	switch {
+	case s.Frozen:
+		return st.Warn.Render("⚑ DISPUTED — price frozen") + " new sales are held in escrow until an admin decides"
+	case s.Payee != s.Uploader:
+		return st.Warn.Render("⚑ CLAIMED") + " every copy pays the rights holder " + common.Party(s.Payee, m.c.Actor.ID)
+	}
+	return ""
 }
 
 func (m *Model) facts() [][2]string {
