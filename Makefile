@@ -27,8 +27,12 @@ test: build btcd
 test-short:
 	$(GO) test -short -count=1 ./...
 
+# Short versions of the throughput benchmarks (durable purchases through
+# market.Buy and through real SSH sessions), then the package benchmarks.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./market/container ./fingerprint
+	$(BIN)/shopfile bench purchases --buyers 256 --accounts 100000 --duration 10s
+	$(BIN)/shopfile bench ssh --connections 64 --duration 5s
+	$(GO) test -run '^$$' -bench . -benchtime 10x ./market/container ./fingerprint
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

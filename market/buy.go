@@ -43,11 +43,12 @@ func (m *Market) Buy(ctx context.Context, actor *store.Account, shopID, key stri
 	if maxPrice < 0 {
 		return Purchase{}, fmt.Errorf("--max-price must not be negative: %w", ErrInvalid)
 	}
-	s, err := m.shop(ctx, shopID)
-	if err != nil {
-		return Purchase{}, err
+	if !ids.Valid(shopID) {
+		return Purchase{}, fmt.Errorf("no such shop %q: %w", shopID, ErrNotFound)
 	}
-	op := store.BuyOp{PurchaseID: key, Buyer: actor.ID, BuyerWallet: actor.WalletID, Shop: s.ID, MaxPrice: maxPrice,
+	// The batch reads the shop's terms and returns its title and the
+	// buyer's balance: a purchase costs no read outside the ledger writer.
+	op := store.BuyOp{PurchaseID: key, Buyer: actor.ID, BuyerWallet: actor.WalletID, Shop: shopID, MaxPrice: maxPrice,
 		FeeBps: m.cfg.FeeBps, FeeAccount: m.feeAccount, At: m.now().UnixMicro()}
 	res, err := m.ledger.Submit(ctx, op)
 	if err != nil {
@@ -57,17 +58,13 @@ func (m *Market) Buy(ctx context.Context, actor *store.Account, shopID, key stri
 		return Purchase{}, buyErr(shopID, res.Err)
 	}
 	p := res.Purchase
-	bal, err := m.st.Balance(ctx, actor.WalletID)
-	if err != nil {
-		return Purchase{}, storeErr(err, "balance")
-	}
 	if !res.Existing {
 		m.events.Publish(Event{Kind: WalletChanged, Account: actor.ID})
 		m.events.Publish(Event{Kind: WalletChanged, Account: p.Payee})
-		m.events.Publish(Event{Kind: ShopChanged, Shop: s.ID})
+		m.events.Publish(Event{Kind: ShopChanged, Shop: p.Shop})
 	}
-	return Purchase{ID: p.ID, Shop: p.Shop, Title: s.Title, PriceSats: p.PriceSats, FeeSats: p.FeeSats,
-		BalanceSats: bal.Available(), Existing: res.Existing, At: time.UnixMicro(p.CreatedAt)}, nil
+	return Purchase{ID: p.ID, Shop: p.Shop, Title: res.Title, PriceSats: p.PriceSats, FeeSats: p.FeeSats,
+		BalanceSats: res.Balance.Available(), Existing: res.Existing, At: time.UnixMicro(p.CreatedAt)}, nil
 }
 
 func buyErr(shop string, err error) error {
@@ -95,6 +92,7 @@ type LibraryItem struct {
 	Purchase  string
 	Shop      string
 	Title     string
+	Name      string // the file name
 	PriceSats int64
 	At        time.Time
 }
@@ -107,7 +105,7 @@ func (m *Market) Library(ctx context.Context, actor *store.Account) ([]LibraryIt
 	}
 	out := make([]LibraryItem, 0, len(items))
 	for _, it := range items {
-		out = append(out, LibraryItem{Purchase: it.ID, Shop: it.Shop, Title: it.Title, PriceSats: it.PriceSats, At: time.UnixMicro(it.CreatedAt)})
+		out = append(out, LibraryItem{Purchase: it.ID, Shop: it.Shop, Title: it.Title, Name: it.Name, PriceSats: it.PriceSats, At: time.UnixMicro(it.CreatedAt)})
 	}
 	return out, nil
 }

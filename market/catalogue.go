@@ -40,6 +40,8 @@ type Shop struct {
 	ContentHash string // only for the uploader and payee; empty otherwise
 	Frozen      bool
 	CreatedAt   time.Time
+	Claim       string // Show only: the open claim's id, "" when unclaimed
+	ClaimStatus string // Show only: "active" or "disputed"
 }
 
 func (m *Market) view(actor string, s *store.Shop) Shop {
@@ -210,7 +212,15 @@ func (m *Market) Show(ctx context.Context, actor *store.Account, id string) (Sho
 	if err != nil {
 		return Shop{}, err
 	}
-	return m.view(actor.ID, s), nil
+	v := m.view(actor.ID, s)
+	c, err := m.st.ShopClaim(ctx, id)
+	switch {
+	case err == nil:
+		v.Claim, v.ClaimStatus = c.ID, c.Status
+	case !errors.Is(err, store.ErrNotFound):
+		return Shop{}, storeErr(err, "claim of "+id)
+	}
+	return v, nil
 }
 
 func (m *Market) shop(ctx context.Context, id string) (*store.Shop, error) {

@@ -61,28 +61,33 @@ type Ref struct {
 
 // MatchView is a match with its evidence.
 type MatchView struct {
-	ID       string
-	Ref      string
-	Shop     string
-	Score    float64
-	Strength string
-	Status   string
-	Evidence Evidence
-	At       time.Time
+	ID        string
+	Ref       string
+	Shop      string
+	ShopTitle string
+	Score     float64
+	Strength  string
+	Status    string
+	Evidence  Evidence
+	At        time.Time
 }
 
 // ClaimView is a claim as its parties see it.
 type ClaimView struct {
-	ID        string
-	Match     string
-	Shop      string
-	Holder    string
-	Uploader  string
-	Status    string
-	PriceSats int64
-	Payee     string // the shop's payee now
-	Reason    string
-	At        time.Time
+	ID            string
+	Match         string
+	Shop          string
+	ShopTitle     string
+	Holder        string
+	Uploader      string
+	Status        string
+	PriceSats     int64  // the shop's price now
+	Payee         string // the shop's payee now
+	PrevPayee     string // before the claim (restored on reverse)
+	PrevPriceSats int64
+	EscrowSats    int64 // held while disputed
+	Reason        string
+	At            time.Time
 }
 
 func (m *Market) requireRole(actor *store.Account, role, what string) error {
@@ -268,7 +273,7 @@ func (m *Market) record(ctx context.Context, ref *store.Ref, rp *fingerprint.Pri
 	if err != nil {
 		return MatchView{}, false, storeErr(err, "record match")
 	}
-	return MatchView{ID: id, Ref: ref.ID, Shop: f.Shop, Score: res.Score, Strength: sm.Strength, Status: store.MatchOpen, Evidence: ev,
+	return MatchView{ID: id, Ref: ref.ID, Shop: f.Shop, ShopTitle: shop.Title, Score: res.Score, Strength: sm.Strength, Status: store.MatchOpen, Evidence: ev,
 		At: time.UnixMicro(now)}, true, nil
 }
 
@@ -311,9 +316,12 @@ func (m *Market) Refs(ctx context.Context, actor *store.Account) ([]Ref, error) 
 	return out, nil
 }
 
-func (m *Market) matchView(sm *store.Match) MatchView {
+func (m *Market) matchView(ctx context.Context, sm *store.Match) MatchView {
 	v := MatchView{ID: sm.ID, Ref: sm.Ref, Shop: sm.Shop, Score: sm.Score, Strength: sm.Strength, Status: sm.Status, At: time.UnixMicro(sm.CreatedAt)}
 	_ = json.Unmarshal([]byte(sm.Evidence), &v.Evidence)
+	if s, err := m.st.Shop(ctx, sm.Shop); err == nil {
+		v.ShopTitle = s.Title
+	}
 	return v
 }
 
@@ -328,7 +336,7 @@ func (m *Market) Matches(ctx context.Context, actor *store.Account, ref string) 
 	}
 	out := make([]MatchView, 0, len(ms))
 	for i := range ms {
-		out = append(out, m.matchView(&ms[i]))
+		out = append(out, m.matchView(ctx, &ms[i]))
 	}
 	return out, nil
 }
@@ -339,7 +347,7 @@ func (m *Market) MatchDetail(ctx context.Context, actor *store.Account, id strin
 	if err != nil {
 		return MatchView{}, err
 	}
-	return m.matchView(sm), nil
+	return m.matchView(ctx, sm), nil
 }
 
 func (m *Market) ownMatch(ctx context.Context, actor *store.Account, id string) (*store.Match, error) {
@@ -405,7 +413,7 @@ func (m *Market) Report(ctx context.Context, actor *store.Account, shopID string
 	if err != nil {
 		return MatchView{}, storeErr(err, "report")
 	}
-	return m.matchView(sm), nil
+	return m.matchView(ctx, sm), nil
 }
 
 // Approve turns one of the actor's open matches into a claim: the actor
@@ -423,7 +431,7 @@ func (m *Market) Approve(ctx context.Context, actor *store.Account, matchID stri
 			return ClaimView{}, err
 		}
 	}
-	v := m.matchView(sm)
+	v := m.matchView(ctx, sm)
 	if v.Strength != fingerprint.Strong.String() {
 		return ClaimView{}, fmt.Errorf("match %s is only a %s candidate: a claim needs a strong match: %w", matchID, v.Strength, ErrInvalid)
 	}
@@ -434,10 +442,12 @@ func (m *Market) Approve(ctx context.Context, actor *store.Account, matchID stri
 	note, _ := json.Marshal(map[string]any{"match": matchID, "price_sats": price, "score": sm.Score, "upload_covered": v.Evidence.UploadCovered})
 	c, err := m.st.ApproveMatch(ctx, store.ApproveParams{ClaimID: ids.New("c", m.now()), MatchID: matchID, Holder: actor.ID, Price: price,
 		At: m.now().UnixMicro(), Note: string(note)})
-	if err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return ClaimView{}, fmt.Errorf("approve %s: %w: %w", matchID, ErrInvalid, err)
-		}
+	switch {
+	case errors.Is(err, store.ErrClaimed):
+		return ClaimView{}, fmt.Errorf("shop %s already has an open claim; a shop is claimed once: %w", sm.Shop, ErrInvalid)
+	case errors.Is(err, store.ErrConflict):
+		return ClaimView{}, fmt.Errorf("match %s changed meanwhile; look again: %w", matchID, ErrInvalid)
+	case err != nil:
 		return ClaimView{}, storeErr(err, "approve "+matchID)
 	}
 	m.events.Publish(Event{Kind: ShopChanged, Shop: c.Shop})
@@ -458,7 +468,7 @@ func (m *Market) Dismiss(ctx context.Context, actor *store.Account, matchID stri
 		return MatchView{}, storeErr(err, "dismiss")
 	}
 	sm.Status = store.MatchDismissed
-	return m.matchView(sm), nil
+	return m.matchView(ctx, sm), nil
 }
 
 func (m *Market) claimView(ctx context.Context, c *store.Claim) (ClaimView, error) {
@@ -466,8 +476,26 @@ func (m *Market) claimView(ctx context.Context, c *store.Claim) (ClaimView, erro
 	if err != nil {
 		return ClaimView{}, storeErr(err, "claim")
 	}
-	return ClaimView{ID: c.ID, Match: c.Match, Shop: c.Shop, Holder: c.Holder, Uploader: c.Uploader, Status: c.Status,
-		PriceSats: s.PriceSats, Payee: s.Payee, Reason: c.Reason, At: time.UnixMicro(c.CreatedAt)}, nil
+	v := ClaimView{ID: c.ID, Match: c.Match, Shop: c.Shop, ShopTitle: s.Title, Holder: c.Holder, Uploader: c.Uploader, Status: c.Status,
+		PriceSats: s.PriceSats, Payee: s.Payee, PrevPayee: c.PrevPayee, PrevPriceSats: c.PrevPrice, Reason: c.Reason,
+		At: time.UnixMicro(c.CreatedAt)}
+	if c.Escrow != 0 && c.Status == store.ClaimDisputed {
+		b, err := m.st.Balance(ctx, c.Escrow)
+		if err != nil {
+			return ClaimView{}, storeErr(err, "escrow")
+		}
+		v.EscrowSats = b.CreditsPosted - b.DebitsPosted
+	}
+	return v, nil
+}
+
+// Claim returns one claim the actor is party to (admins: any).
+func (m *Market) Claim(ctx context.Context, actor *store.Account, id string) (ClaimView, error) {
+	c, err := m.partyClaim(ctx, actor, id)
+	if err != nil {
+		return ClaimView{}, err
+	}
+	return m.claimView(ctx, c)
 }
 
 // Claims lists the claims the actor is party to; admins see every claim.
@@ -555,7 +583,8 @@ func (m *Market) Resolve(ctx context.Context, actor *store.Account, id, decision
 		return ClaimView{}, storeErr(err, "resolve "+id)
 	}
 	m.events.Publish(Event{Kind: ShopChanged, Shop: c.Shop})
-	m.events.Publish(Event{Kind: WalletChanged})
+	m.events.Publish(Event{Kind: WalletChanged, Account: c.Holder})
+	m.events.Publish(Event{Kind: WalletChanged, Account: c.Uploader})
 	return m.claimView(ctx, c)
 }
 

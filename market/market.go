@@ -28,7 +28,9 @@ var (
 	// ErrInsufficientFunds: the wallet cannot cover the price; nothing charged.
 	ErrInsufficientFunds = store.ErrInsufficientFunds
 	ErrTooLarge          = errors.New("too large")
-	ErrUnavailable       = errors.New("unavailable")
+	// ErrPriceAboveMax: the live price rose above the buyer's --max-price.
+	ErrPriceAboveMax = store.ErrPriceAboveMax
+	ErrUnavailable   = errors.New("unavailable")
 )
 
 // Config holds the market's rules.

@@ -91,14 +91,27 @@ func (m *Market) History(ctx context.Context, actor *store.Account, limit int) (
 	if err != nil {
 		return nil, storeErr(err, "history")
 	}
-	running := b.CreditsPosted - b.DebitsPosted
+	// Each row's amount is its effect on the available balance: a hold
+	// takes it at once, a void gives it back, a post changes nothing (and
+	// is not listed).
+	running := b.Available()
 	out := make([]HistoryItem, 0, len(ts))
 	for _, t := range ts {
 		amount := t.Amount
 		if t.Debit == actor.WalletID {
 			amount = -amount
 		}
-		out = append(out, HistoryItem{Transfer: t.ID, Kind: transferKind(t.Code, amount > 0), AmountSats: amount,
+		if t.Flags == store.FlagVoidPending {
+			amount = -amount
+		}
+		kind := transferKind(t.Code, amount > 0)
+		switch t.Flags {
+		case store.FlagPending:
+			kind += "-held"
+		case store.FlagVoidPending:
+			kind += "-refund"
+		}
+		out = append(out, HistoryItem{Transfer: t.ID, Kind: kind, AmountSats: amount,
 			BalanceSats: running, Ref: t.Ref, At: time.UnixMicro(t.CreatedAt)})
 		running -= amount
 	}

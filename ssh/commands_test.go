@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -342,5 +343,34 @@ func TestRestartKeepsHostKeyAndShops(t *testing.T) {
 	}
 	if show := s2.MustRun(t, k, nil, "show "+shop+" --json"); !bytes.Contains(show, []byte(`"price_sats":9`)) {
 		t.Fatalf("shop lost across a restart: %s", show)
+	}
+}
+
+// Channels multiplexed on one connection (OpenSSH ControlMaster, bench
+// clients) each get the connection's identity; none may run as nobody.
+func TestManyChannelsOnOneConnection(t *testing.T) {
+	s := sshtest.Start(t, sshtest.Options{NoTUI: true})
+	k := sshtest.NewKey(t, "k")
+	c, err := s.Dial(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan string, 200)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := sshtest.RunOn(c, nil, "whoami --json")
+			if err != nil || res.Code != 0 || !bytes.Contains(res.Stdout, []byte(k.ID)) {
+				errs <- fmt.Sprintf("err=%v code=%d stdout=%q stderr=%q", err, res.Code, res.Stdout, res.Stderr)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/charmbracelet/ssh"
@@ -13,36 +14,77 @@ import (
 	"github.com/shopfile/shopfile/store"
 )
 
-type actorKey struct{}
+type identityKey struct{}
+
+// identity is a connection's account. Every channel of a connection
+// authenticated with the same key, so it is looked up once per connection
+// (and again when older than identityTTL, so granted roles show up) and
+// shared by all channels: no channel ever sees another's half-set state.
+type identity struct {
+	mu    sync.Mutex
+	actor *store.Account
+	at    time.Time
+}
+
+// identityTTL bounds how stale a long-lived connection's roles may be.
+const identityTTL = 5 * time.Second
 
 // ActorFrom returns the session's account, set by the identity middleware.
 func ActorFrom(ctx context.Context) *store.Account {
-	a, _ := ctx.Value(actorKey{}).(*store.Account)
-	return a
+	id, _ := ctx.Value(identityKey{}).(*identity)
+	if id == nil {
+		return nil
+	}
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	return id.actor
 }
 
 // identityMiddleware decides who the session is, after the handshake, from
-// the key the session actually authenticated with. It always sets the
-// actor (never leaves one from an earlier attempt in place).
+// the key the connection actually authenticated with (never from a key
+// merely offered during authentication).
 func (s *Server) identityMiddleware() wish.Middleware {
 	return func(next ssh.Handler) ssh.Handler {
 		return func(sess ssh.Session) {
-			sess.Context().SetValue(actorKey{}, (*store.Account)(nil))
 			key := sess.PublicKey()
 			if key == nil {
 				wish.Fatalln(sess, "shopfile accepts SSH public-key authentication only")
 				return
 			}
-			actor, err := s.market.Login(sess.Context(), key)
-			if err != nil {
+			if err := s.login(sess, key); err != nil {
 				s.log.Error("login", "remote", sess.RemoteAddr().String(), "err", err)
 				wish.Fatalln(sess, "error: the shop could not load your account; try again")
 				return
 			}
-			sess.Context().SetValue(actorKey{}, actor)
 			next(sess)
 		}
 	}
+}
+
+// login loads (or refreshes) the connection's account.
+func (s *Server) login(sess ssh.Session, key ssh.PublicKey) error {
+	ctx := sess.Context()
+	id, _ := ctx.Value(identityKey{}).(*identity)
+	if id == nil {
+		id = &identity{}
+		ctx.SetValue(identityKey{}, id)
+		// Two first channels racing may each set one; both are
+		// equivalent and the loser's is simply not used again.
+		if won, _ := ctx.Value(identityKey{}).(*identity); won != nil {
+			id = won
+		}
+	}
+	id.mu.Lock()
+	defer id.mu.Unlock()
+	if id.actor != nil && time.Since(id.at) < identityTTL {
+		return nil
+	}
+	actor, err := s.market.Login(ctx, key)
+	if err != nil {
+		return err
+	}
+	id.actor, id.at = actor, time.Now()
+	return nil
 }
 
 // exitRecorder remembers the exit status a handler set, for the log.

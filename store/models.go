@@ -123,6 +123,8 @@ type Transfer struct {
 	Code      TransferCode
 	Ref       string
 	CreatedAt int64
+	Flags     int    // 0, or FlagPending / FlagPostPending / FlagVoidPending
+	PendingID string // post and void: the pending transfer they resolve
 }
 
 // LedgerTotals sums every balance row.
@@ -150,6 +152,7 @@ type Purchase struct {
 type LibraryItem struct {
 	Purchase
 	Title string
+	Name  string // the file name
 }
 
 // Op is one entry of a ledger batch.
@@ -183,6 +186,10 @@ type OpResult struct {
 	Purchase *Purchase // BuyOp: the purchase (new or the one already owned)
 	Existing bool      // nothing was charged: a repeat or an owned shop
 	Err      error     // refused: nothing changed
+	// BuyOp, when Purchase is set: the shop's title and the buyer's wallet
+	// right after the op, so a purchase needs no read besides its batch.
+	Title   string
+	Balance Balance
 }
 
 // Refusals an op may end in.
@@ -190,6 +197,8 @@ var (
 	ErrInsufficientFunds = errorString("insufficient funds")
 	ErrPriceAboveMax     = errorString("price is above --max-price")
 	ErrSelfPurchase      = errorString("you are this shop's payee")
+	// ErrClaimed: the shop already has an active or disputed claim.
+	ErrClaimed = errorString("the shop already has an open claim")
 )
 
 type errorString string
@@ -324,4 +333,164 @@ type ApproveParams struct {
 const (
 	Uphold  = "uphold"
 	Reverse = "reverse"
+)
+
+// Transfer flags: TigerBeetle's two-phase transfers. A pending transfer
+// moves its amount into the accounts' pending counters (a hold); a later
+// post-pending transfer (PendingID naming it) moves it to the posted
+// counters, or a void-pending transfer releases it. Plain transfers have
+// no flags.
+const (
+	FlagPending     = 2
+	FlagPostPending = 4
+	FlagVoidPending = 8
+)
+
+// Ledger accounts of the payout side.
+const (
+	// AccountPayoutPending holds withdrawals between the hold and the
+	// confirmation of their transaction (a liability).
+	AccountPayoutPending = "liab:payout-pending"
+	// AccountPayoutFees collects the fees charged on withdrawals.
+	AccountPayoutFees = "rev:payout-fee"
+	// AccountNetworkFees is what the shop paid miners.
+	AccountNetworkFees = "exp:network-fee"
+)
+
+// CodeNetworkFee books the fee a payout transaction paid to miners.
+const CodeNetworkFee TransferCode = 8
+
+// Payout statuses, as `payouts` shows them.
+const (
+	PayoutPending   = "pending"   // held; waiting for a batch or a signature
+	PayoutSigned    = "signed"    // the signed transaction is stored, not yet sent
+	PayoutBroadcast = "broadcast" // sent to the node; waiting for a block
+	PayoutConfirmed = "confirmed" // mined: the hold is posted
+	PayoutFailed    = "failed"    // the transaction can never confirm: the hold is voided
+)
+
+// Batch statuses. An unsigned batch that expires is cancelled and its
+// payouts wait for the next one; nothing was ever signed for it.
+const (
+	BatchUnsigned  = "unsigned"
+	BatchSigned    = "signed"
+	BatchBroadcast = "broadcast"
+	BatchConfirmed = "confirmed"
+	BatchFailed    = "failed"
+	BatchCancelled = "cancelled"
+)
+
+// Payout is one withdrawal: amount to an address, fee charged on top.
+type Payout struct {
+	ID        string
+	Account   string
+	Wallet    int64
+	Address   string
+	PkScript  []byte
+	Amount    int64
+	Fee       int64
+	Status    string
+	Batch     string // "" until batched
+	TxID      string // "" until signed
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// HoldID is the id of the payout's pending transfer.
+func (p *Payout) HoldID() string { return "payout:" + p.ID }
+
+// SpendableOutput is one of the shop's own confirmed outputs: a credited
+// deposit (Branch 0) or the change of a confirmed batch (Branch 1), at
+// account key path Branch/Index.
+type SpendableOutput struct {
+	TxID     string
+	Vout     uint32
+	Amount   int64
+	PkScript []byte
+	Branch   uint32
+	Index    uint32
+}
+
+// PayoutBatch is one payout transaction. Its unsigned transaction is fixed
+// when it is built; the signed one must match it exactly.
+type PayoutBatch struct {
+	ID             string
+	Status         string
+	PSBT           []byte // the unsigned PSBT, binary
+	UnsignedTx     []byte
+	TxID           string // of the unsigned tx; a segwit signature does not change it
+	FeeRate        int64  // sat/vB it was built at
+	Fee            int64  // Σ inputs − Σ outputs
+	ChangeIndex    int64  // -1: no change
+	ChangeVout     int64  // -1: no change
+	ChangeAmount   int64
+	ChangeScript   []byte
+	Inputs         []SpendableOutput
+	RawTx          []byte // the signed transaction, once submitted
+	Signer         string
+	Height         int64 // confirmed: the block
+	BlockHash      string
+	Attempts       int
+	LastError      string
+	ConflictHeight int64 // > 0: from this height an input was seen spent elsewhere
+	CreatedAt      int64
+	SignedAt       int64
+	BroadcastAt    int64
+	ConfirmedAt    int64
+}
+
+// Pairing is a one-time link that pairs a browser with an account. Only
+// the hash of its token is kept.
+type Pairing struct {
+	TokenHash      string
+	Account        string
+	PerPurchaseCap int64 // suggested caps, the reader may change them
+	DailyCap       int64
+	CreatedAt      int64
+	ExpiresAt      int64
+	UsedAt         int64
+	Session        string // the session it became
+}
+
+// BrowserSession is a paired browser. Its cookie holds a secret whose
+// hash is kept; ID is the public name `sessions` lists.
+type BrowserSession struct {
+	ID             string
+	SecretHash     string
+	Account        string
+	Label          string
+	PerPurchaseCap int64 // a click above it asks first
+	DailyCap       int64 // per UTC day; a click that would pass it asks first
+	SpentToday     int64 // reserved or paid on the day asked about
+	CreatedAt      int64
+	LastUsedAt     int64
+	ExpiresAt      int64
+	RevokedAt      int64
+}
+
+// Browser payment statuses.
+const (
+	BrowserReserved = "reserved"
+	BrowserPaid     = "paid"
+)
+
+// BrowserPayment is one click of a paired browser: reserved against the
+// session's caps before the purchase, settled (or released) after it.
+type BrowserPayment struct {
+	Session   string
+	Click     string
+	Shop      string
+	Day       int64 // UTC days since 1970-01-01
+	Amount    int64
+	Status    string
+	Purchase  string
+	Confirmed bool // the reader confirmed a click above a cap
+	CreatedAt int64
+	UpdatedAt int64
+}
+
+// Refusals of the browser store.
+var (
+	ErrOverCap     = errorString("above this browser's spending cap")
+	ErrRateLimited = errorString("too many requests; try again later")
 )

@@ -31,6 +31,8 @@ type Store interface {
 	ChainStore
 	FingerprintStore
 	ClaimStore
+	PayoutStore
+	BrowserStore
 	io.Closer
 }
 
@@ -67,6 +69,8 @@ type ClaimStore interface {
 	DisputeClaim(ctx context.Context, id, uploader, reason string, at int64) (*Claim, error)
 	ResolveClaim(ctx context.Context, id, admin, decision string, at int64) (*Claim, error)
 	Claim(ctx context.Context, id string) (*Claim, error)
+	// ShopClaim returns the shop's active or disputed claim, or ErrNotFound.
+	ShopClaim(ctx context.Context, shop string) (*Claim, error)
 	// Claims lists the claims party is in (as holder or uploader), or all
 	// of them when party is "".
 	Claims(ctx context.Context, party string) ([]Claim, error)
@@ -137,4 +141,93 @@ type PurchaseStore interface {
 	Purchase(ctx context.Context, id string) (*Purchase, error)
 	PurchaseFor(ctx context.Context, buyer, shop string) (*Purchase, error)
 	Library(ctx context.Context, buyer string, limit int) ([]LibraryItem, error)
+}
+
+// PayoutStore keeps withdrawals and the batches that pay them. Every money
+// movement happens in the same transaction as the state change it belongs
+// to: the hold with the payout row, the posts (or voids) with the batch's
+// confirmation (or failure). Each transition is guarded by the state it
+// leaves, so a repeat changes nothing.
+type PayoutStore interface {
+	// HoldPayout records p (status pending) and its pending transfer of
+	// Amount+Fee from p.Wallet to the payout account. If the wallet's
+	// available balance is short it returns ErrInsufficientFunds and
+	// holds nothing; if p.ID exists it returns ErrDuplicate.
+	HoldPayout(ctx context.Context, p *Payout) error
+	Payout(ctx context.Context, id string) (*Payout, error)
+	// Payouts lists an account's payouts, newest first.
+	Payouts(ctx context.Context, account string, limit int) ([]Payout, error)
+	// UnbatchedPayouts lists pending payouts in no live batch, oldest first.
+	UnbatchedPayouts(ctx context.Context, limit int) ([]Payout, error)
+	// SpendableOutputs lists the shop's confirmed outputs that no live
+	// (not failed, not cancelled) batch spends.
+	SpendableOutputs(ctx context.Context) ([]SpendableOutput, error)
+	// NextChangeIndex is the first change index no batch has used.
+	NextChangeIndex(ctx context.Context) (uint32, error)
+	// CreateBatch records an unsigned batch with its inputs and puts the
+	// payouts in it. ErrConflict if a payout is no longer unbatched and
+	// pending, an input is spent by a live batch, or a batch is open.
+	CreateBatch(ctx context.Context, b *PayoutBatch, payouts []string) error
+	// OpenBatch is the unsigned batch, ErrNotFound when there is none.
+	OpenBatch(ctx context.Context) (*PayoutBatch, error)
+	Batch(ctx context.Context, id string) (*PayoutBatch, error)
+	BatchPayouts(ctx context.Context, id string) ([]Payout, error)
+	// CancelBatch drops an unsigned batch; its payouts wait for the next.
+	CancelBatch(ctx context.Context, id string) error
+	// SignBatch stores the signed transaction of an unsigned batch (before
+	// anything is broadcast) and marks it and its payouts signed. A repeat
+	// with the same transaction is not an error; ErrConflict otherwise.
+	SignBatch(ctx context.Context, id string, raw []byte, signer string) error
+	// MarkBroadcast moves a signed batch and its payouts to broadcast.
+	MarkBroadcast(ctx context.Context, id string) error
+	// NoteBatch records a failed attempt and, when conflictHeight > 0 and
+	// none is recorded yet, the height an input was first seen spent
+	// elsewhere (0 clears it).
+	NoteBatch(ctx context.Context, id, lastErr string, conflictHeight int64) error
+	// InFlightBatches lists signed and broadcast batches, oldest first.
+	InFlightBatches(ctx context.Context) ([]PayoutBatch, error)
+	// ConfirmBatch posts every hold of the batch, books each payout's
+	// amount out of the on-chain asset and its fee to revenue, and the
+	// network fee to expense, and marks all confirmed.
+	ConfirmBatch(ctx context.Context, id string, height int64, blockHash string) error
+	// FailBatch voids every hold of the batch and marks all failed. The
+	// outputs in spentElsewhere ("txid:vout", inputs another transaction
+	// spent) are never offered as spendable again; its other inputs are.
+	FailBatch(ctx context.Context, id, reason string, spentElsewhere []string) error
+}
+
+// BrowserStore keeps paired browsers: the one-time links that pair them,
+// the sessions those links become, and what each session has spent against
+// its caps. Caps are enforced here, by guarded writes in one transaction,
+// so two clicks racing cannot both slip under a cap.
+type BrowserStore interface {
+	// CreatePairing records a pairing link unless the account already
+	// created maxRecent or more since `since`: then ErrRateLimited.
+	CreatePairing(ctx context.Context, p *Pairing, since int64, maxRecent int) error
+	// Pairing returns an unused, unexpired link (at `at`), or ErrNotFound.
+	Pairing(ctx context.Context, tokenHash string, at int64) (*Pairing, error)
+	// ConsumePairing marks the link used and creates s for its account (s.
+	// Account is set from the link) in one transaction. ErrNotFound when
+	// the link is unknown, used or expired at s.CreatedAt.
+	ConsumePairing(ctx context.Context, tokenHash string, s *BrowserSession) error
+	// BrowserSession returns a live (unrevoked, unexpired at `at`) session
+	// by its secret's hash, with what it spent on UTC day `day`.
+	BrowserSession(ctx context.Context, secretHash string, at, day int64) (*BrowserSession, error)
+	// BrowserSessions lists an account's live sessions, newest first.
+	BrowserSessions(ctx context.Context, account string, at, day int64) ([]BrowserSession, error)
+	// RevokeBrowserSession ends one of the account's sessions at once;
+	// ErrNotFound when it has no such live session.
+	RevokeBrowserSession(ctx context.Context, account, id string, at int64) error
+	// ReserveBrowserSpend records p (status reserved) against its session.
+	// With guard, p.Amount must fit under the per-purchase cap and, with
+	// what the session spent or reserved on p.Day, the daily cap; else
+	// ErrOverCap. A click already recorded is returned as it is (fresh
+	// false), except a reservation last touched before staleBefore, which
+	// is taken over (fresh true). A revoked or expired session:
+	// ErrNotFound.
+	ReserveBrowserSpend(ctx context.Context, p *BrowserPayment, guard bool, staleBefore int64) (got *BrowserPayment, fresh bool, err error)
+	// SettleBrowserSpend marks a reservation paid with what was charged.
+	SettleBrowserSpend(ctx context.Context, session, click, purchase string, amount, at int64) error
+	// ReleaseBrowserSpend drops a reservation nothing was charged for.
+	ReleaseBrowserSpend(ctx context.Context, session, click string) error
 }

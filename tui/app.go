@@ -156,7 +156,7 @@ func (a *app) syncTabs() {
 // background; each of them ends with the session.
 func (a *app) Init() tea.Cmd {
 	a.tabs[0].inited = true
-	return tea.Batch(a.subscribe(), a.loadBalance(), a.tabs[0].root.Init(), a.armIdle(), a.loadParty(true))
+	return tea.Batch(a.subscribe(), a.loadBalance(false), a.tabs[0].root.Init(), a.armIdle(), a.loadParty(true))
 }
 
 func (a *app) current() common.Page { return a.tabs[a.active].page() }
@@ -181,8 +181,7 @@ func (a *app) update(msg tea.Msg) tea.Cmd {
 	case idleMsg:
 		return a.idle()
 	case balanceMsg:
-		a.gotBalance(msg)
-		return nil
+		return a.gotBalance(msg)
 	case partyMsg:
 		return a.gotParty(msg)
 	case common.BalanceMsg:

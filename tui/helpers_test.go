@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/market/markettest"
 	"github.com/shopfile/shopfile/ssh/sshtest"
 	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui"
@@ -32,9 +33,9 @@ const dial = "ssh -p 2222 shop.example"
 
 // world is a real market on real SQLite with the real ledger.
 type world struct {
-	t    *testing.T
-	shop *sshtest.Shop
-	m    *market.Market
+	t   *testing.T
+	env *markettest.Env
+	m   *market.Market
 	// masks turns random ids into stable names for golden files.
 	masks []string
 }
@@ -42,7 +43,7 @@ type world struct {
 func newWorld(t *testing.T, o sshtest.Options) *world {
 	t.Helper()
 	s := sshtest.Start(t, o)
-	return &world{t: t, shop: s, m: s.Market}
+	return &world{t: t, env: s.Env, m: s.Market}
 }
 
 // account logs a fresh key in.
@@ -62,13 +63,13 @@ func (w *world) account(name string) *store.Account {
 func (w *world) fund(a *store.Account, sats int64) {
 	w.t.Helper()
 	ctx := context.Background()
-	onchain, err := w.shop.Store.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
+	onchain, err := w.env.Store.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	op := store.TransferOp{Transfers: []store.Transfer{{ID: "test-fund:" + w.m.NewPurchaseKey(), Debit: onchain,
 		Credit: a.WalletID, Amount: sats, Code: store.CodeDeposit, Ref: "test"}}}
-	res, err := w.shop.Ledger.Submit(ctx, op)
+	res, err := w.env.Ledger.Submit(ctx, op)
 	if err == nil {
 		err = res.Err
 	}
@@ -102,6 +103,7 @@ func (w *world) mask(from, to string) { w.masks = append(w.masks, from, to) }
 var (
 	reHex      = regexp.MustCompile(`[0-9a-f]{20,}…?`)
 	rePurchase = regexp.MustCompile(`\bp[0-9a-z]{26}\b`)
+	rePayout   = regexp.MustCompile(`\bw[0-9a-z]{26}\b`)
 	reDate     = regexp.MustCompile(`\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?`)
 )
 
@@ -110,6 +112,7 @@ func (w *world) stable(view string) string {
 	view = strings.NewReplacer(w.masks...).Replace(view)
 	view = reHex.ReplaceAllString(view, "<hex>")
 	view = rePurchase.ReplaceAllString(view, "<purchase>")
+	view = rePayout.ReplaceAllString(view, "<payout>")
 	return reDate.ReplaceAllString(view, "<date>")
 }
 
@@ -258,6 +261,8 @@ func keyMsg(k string) tea.KeyMsg {
 		return tea.KeyMsg{Type: tea.KeyUp}
 	case "tab":
 		return tea.KeyMsg{Type: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyMsg{Type: tea.KeyShiftTab}
 	case "ctrl+c":
 		return tea.KeyMsg{Type: tea.KeyCtrlC}
 	case "ctrl+u":

@@ -19,6 +19,9 @@ type balanceMsg struct {
 	seq  int
 	sats int64
 	err  error
+	// notify: the load followed a change to some wallets, perhaps this
+	// one; if the balance moved, the pages are told.
+	notify bool
 }
 
 type idleMsg struct{}
@@ -71,9 +74,9 @@ func (a *app) event(msg eventMsg) tea.Cmd {
 	case market.WalletChanged:
 		switch msg.e.Account {
 		case a.c.Actor.ID:
-			return tea.Batch(next, a.loadBalance(), a.broadcast(common.WalletChangedMsg{}))
+			return tea.Batch(next, a.loadBalance(false), a.broadcast(common.WalletChangedMsg{}))
 		case "": // some wallets moved (a resolved claim's escrow, a deposit): maybe yours
-			return tea.Batch(next, a.loadBalance())
+			return tea.Batch(next, a.loadBalance(true))
 		}
 	}
 	return next
@@ -132,23 +135,31 @@ func (a *app) gotParty(p partyMsg) tea.Cmd {
 	return nil
 }
 
-func (a *app) loadBalance() tea.Cmd {
+func (a *app) loadBalance(notify bool) tea.Cmd {
 	a.balanceSeq++
 	seq, mk, actor := a.balanceSeq, a.c.Market, a.c.Actor
 	return common.Load(a.c.Ctx, func(ctx context.Context) (int64, error) {
 		return mk.Balance(ctx, actor)
-	}, func(n int64, err error) tea.Msg { return balanceMsg{seq: seq, sats: n, err: err} })
+	}, func(n int64, err error) tea.Msg { return balanceMsg{seq: seq, sats: n, err: err, notify: notify} })
 }
 
-func (a *app) gotBalance(msg balanceMsg) {
+// gotBalance shows a fresh balance. After a change to unnamed wallets (a
+// deposit credited), a balance that moved means this wallet was one of
+// them: the pages showing it reload.
+func (a *app) gotBalance(msg balanceMsg) tea.Cmd {
 	if msg.seq != a.balanceSeq {
-		return // an older answer than one already asked for
+		return nil // an older answer than one already asked for
 	}
 	if msg.err != nil {
 		a.balanceErr = !a.balanceOK
-		return
+		return nil
 	}
+	moved := a.balanceOK && msg.sats != a.balance
 	a.balance, a.balanceOK, a.balanceErr = msg.sats, true, false
+	if msg.notify && moved {
+		return a.broadcast(common.WalletChangedMsg{})
+	}
+	return nil
 }
 
 // idleLead is how long before the idle end the warning shows: a minute,

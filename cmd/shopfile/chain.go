@@ -26,10 +26,19 @@ type regtestNode struct {
 
 func regtestNodeFile(data string) string { return filepath.Join(data, "btcd", "shopfile-rpc.json") }
 
-// setupChain builds the deposit side for --chain (nothing for none). With
-// --btcd-exec on regtest it first starts the node itself; the returned stop
-// func stops it.
-func setupChain(ctx context.Context, c *serveConfig, st *sqlstore.DB, logger *log.Logger) (*market.Deposits, func(), error) {
+// chainSide is the wallet's on-chain side: deposits in, payouts out.
+type chainSide struct {
+	deposits *market.Deposits
+	payouts  *market.Payouts
+	client   *chain.Client
+	// devNode: serve started the regtest node itself (--btcd-exec).
+	devNode bool
+}
+
+// setupChain builds the deposit and payout side for --chain (nothing for
+// none). With --btcd-exec on regtest it first starts the node itself and
+// mines it past segwit activation; the returned stop func stops it.
+func setupChain(ctx context.Context, c *serveConfig, st *sqlstore.DB, events *market.Hub, logger *log.Logger) (*chainSide, func(), error) {
 	if c.chain == "none" {
 		return nil, func() {}, nil
 	}
@@ -70,13 +79,28 @@ func setupChain(ctx context.Context, c *serveConfig, st *sqlstore.DB, logger *lo
 		stop()
 		return nil, nil, fmt.Errorf("btcd RPC: %w", err)
 	}
+	if c.btcdExec != "" {
+		if err := activateSegwit(ctx, client, logger); err != nil {
+			client.Close()
+			stop()
+			return nil, nil, err
+		}
+	}
 	dep, err := market.NewDeposits(ctx, st, market.DepositsConfig{Network: c.chain, Deriver: deriver, Source: client,
-		Params: params, Confirmations: c.confirmations, Logger: logger})
+		Params: params, Confirmations: c.confirmations, Events: events, Logger: logger})
 	if err != nil {
+		client.Close()
 		stop()
 		return nil, nil, err
 	}
-	return dep, func() { client.Close(); stop() }, nil
+	pay, err := market.NewPayouts(st, market.PayoutsConfig{Network: c.chain, Params: params, Deriver: deriver, Node: client,
+		FeeRate: c.payoutFeeRate, MinPayout: c.minPayout, Confirmations: c.confirmations, Events: events, Logger: logger.WithPrefix("payouts")})
+	if err != nil {
+		client.Close()
+		stop()
+		return nil, nil, err
+	}
+	return &chainSide{deposits: dep, payouts: pay, client: client, devNode: c.btcdExec != ""}, func() { client.Close(); stop() }, nil
 }
 
 // startRegtestNode runs btcd with its data under DATA/btcd, mining to the

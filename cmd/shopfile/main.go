@@ -27,7 +27,7 @@ func main() {
 		SilenceUsage:  true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(serveCmd(), inspectCmd(), adminCmd(), openCmd(), regtestCmd())
+	root.AddCommand(serveCmd(), inspectCmd(), adminCmd(), openCmd(), regtestCmd(), benchCmd(), signerCmd(), receiptCmd())
 	err := root.Execute()
 	if err == nil {
 		return

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"github.com/shopfile/shopfile/market"
 	"github.com/shopfile/shopfile/market/keys"
 	"github.com/shopfile/shopfile/market/ledger"
+	"github.com/shopfile/shopfile/market/web"
 	shopssh "github.com/shopfile/shopfile/ssh"
 	"github.com/shopfile/shopfile/store/blob"
 	"github.com/shopfile/shopfile/store/sqlstore"
@@ -29,6 +32,7 @@ type serveConfig struct {
 	data          string
 	sshAddr       string
 	httpAddr      string
+	httpURL       string
 	host          string
 	chain         string
 	btcdRPC       string
@@ -39,6 +43,8 @@ type serveConfig struct {
 	xpub          string
 	confirmations int
 	feeBps        int64
+	payoutFeeRate int64
+	minPayout     int64
 	admins        []string
 	maxUpload     string
 	dbDriver      string
@@ -64,6 +70,7 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&c.data, "data", "./data", "everything persistent: database, blobs, host key, regtest keys")
 	f.StringVar(&c.sshAddr, "ssh-addr", ":2222", "SSH listen address")
 	f.StringVar(&c.httpAddr, "http-addr", "", "HTTP listen address for shop pages and downloads (off when empty)")
+	f.StringVar(&c.httpURL, "http-url", "", "public base URL of the HTTP face (default: http://HOST:PORT from --host's host and the --http-addr port)")
 	f.StringVar(&c.host, "host", "", "public address written into .shop files (default: from --ssh-addr)")
 	f.StringVar(&c.chain, "chain", "regtest", "regtest, signet, testnet, mainnet, or none (no deposits)")
 	f.StringVar(&c.btcdRPC, "btcd-rpc", "127.0.0.1:18334", "btcd RPC address")
@@ -74,6 +81,8 @@ func serveCmd() *cobra.Command {
 	f.StringVar(&c.xpub, "xpub", "", "account extended public key for deposit addresses (generated on regtest)")
 	f.IntVar(&c.confirmations, "confirmations", 1, "confirmations before a deposit is credited")
 	f.Int64Var(&c.feeBps, "fee-bps", 0, "platform fee in basis points")
+	f.Int64Var(&c.payoutFeeRate, "payout-fee-rate", 2, "fee rate of payout transactions, sat/vB (btcd has no fee estimator on regtest)")
+	f.Int64Var(&c.minPayout, "min-payout", 1000, "smallest withdrawal in sats (always above the dust limit and the fee)")
 	f.StringArrayVar(&c.admins, "admin", nil, "public key file with the admin role (repeatable)")
 	f.StringVar(&c.maxUpload, "max-upload", "2GiB", "largest upload accepted")
 	f.StringVar(&c.dbDriver, "db-driver", "sqlite", "sqlite or postgres")
@@ -96,6 +105,9 @@ func serve(parent context.Context, c serveConfig) error {
 	}
 	if c.host == "" {
 		c.host = defaultHost(c.sshAddr)
+	}
+	if c.httpURL != "" && c.httpAddr == "" {
+		return exitError{2, errors.New("--http-url needs --http-addr")}
 	}
 	// Child processes (btcd) run elsewhere: give them absolute paths.
 	if c.data, err = filepath.Abs(c.data); err != nil {
@@ -139,18 +151,33 @@ func serve(parent context.Context, c serveConfig) error {
 	led := ledger.New(st, ledger.Options{})
 	defer led.Close()
 
-	deposits, stopChain, err := setupChain(ctx, &c, st, logger.WithPrefix("chain"))
+	// The HTTP face listens before the market exists: its public URL (from
+	// the bound port) goes into torrents and `show --json`.
+	var httpLn net.Listener
+	var httpURL string
+	if c.httpAddr != "" {
+		if httpLn, err = net.Listen("tcp", c.httpAddr); err != nil {
+			return fmt.Errorf("listen %s: %w", c.httpAddr, err)
+		}
+		defer httpLn.Close()
+		if httpURL, err = publicHTTPURL(c.httpURL, c.host, httpLn.Addr()); err != nil {
+			return exitError{2, err}
+		}
+	}
+
+	hub := market.NewHub()
+	side, stopChain, err := setupChain(ctx, &c, st, hub, logger.WithPrefix("chain"))
 	if err != nil {
 		return exitError{2, err}
 	}
 	defer stopChain()
 	var chainFace market.Chain
-	if deposits != nil {
-		chainFace = deposits
+	if side != nil {
+		chainFace = market.WithPayouts(side.deposits, side.payouts)
 	}
-	m, err := market.New(ctx, market.Config{Host: c.host, FeeBps: c.feeBps, MaxUpload: maxUpload, Chain: c.chain},
+	m, err := market.New(ctx, market.Config{Host: c.host, FeeBps: c.feeBps, MaxUpload: maxUpload, Chain: c.chain, HTTPURL: httpURL},
 		market.Deps{Store: st, Blobs: blobs, Ledger: led, Host: hostKey, Escrow: escrow.Recipient(), Sealer: sealer,
-			Chain: chainFace, Logger: logger.WithPrefix("market")})
+			Chain: chainFace, Logger: logger.WithPrefix("market"), Events: hub})
 	if err != nil {
 		return err
 	}
@@ -168,10 +195,26 @@ func serve(parent context.Context, c serveConfig) error {
 	logger.Info("host key", "fingerprint", gossh.FingerprintSHA256(hostKey.PublicKey()), "chain", c.chain, "host", c.host)
 	fmt.Fprintf(os.Stderr, "ssh listening on %s\n", ln.Addr())
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
-	if deposits != nil {
-		go func() { _ = deposits.Run(ctx) }()
+	var hs *http.Server
+	if httpLn != nil {
+		hs = web.NewHTTPServer(web.New(m, web.Options{Logger: logger.WithPrefix("http")}))
+		go func() {
+			if err := hs.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		}()
+		fmt.Fprintf(os.Stderr, "http listening on %s (%s)\n", httpLn.Addr(), httpURL)
+	}
+	if side != nil {
+		go func() { _ = side.deposits.Run(ctx) }()
+		go func() { _ = side.payouts.Run(ctx) }()
+		if side.devNode {
+			if err := startDevPayouts(ctx, &c, m, ln.Addr(), hostKey.PublicKey(), side.client, side.payouts, logger.WithPrefix("regtest")); err != nil {
+				logger.Warn("regtest signer", "err", err)
+			}
+		}
 	}
 	select {
 	case <-ctx.Done():
@@ -183,10 +226,43 @@ func serve(parent context.Context, c serveConfig) error {
 	logger.Info("shutting down", "timeout", c.shutdown)
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdown)
 	defer cancel()
+	if hs != nil {
+		if err := hs.Shutdown(sctx); err != nil {
+			logger.Warn("http shutdown", "err", err)
+		}
+	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		logger.Warn("ssh shutdown", "err", err)
 	}
 	return nil
+}
+
+// publicHTTPURL is the HTTP face's public base URL: --http-url when given,
+// else http:// with --host's host name and the port the face listens on.
+func publicHTTPURL(explicit, host string, addr net.Addr) (string, error) {
+	if explicit != "" {
+		u, err := url.Parse(explicit)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return "", fmt.Errorf("--http-url %q: want a base URL such as https://shop.example or http://shop.example:8080", explicit)
+		}
+		return strings.TrimRight(u.String(), "/"), nil
+	}
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.Trim(h, "[]")
+	_, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "", fmt.Errorf("http listener address %s: %w", addr, err)
+	}
+	if port == "80" {
+		if strings.Contains(h, ":") {
+			return "http://[" + h + "]", nil
+		}
+		return "http://" + h, nil
+	}
+	return "http://" + net.JoinHostPort(h, port), nil
 }
 
 // defaultHost derives the public address from the listen address.

@@ -171,6 +171,9 @@ func (e *Env) CheckLedger(t testing.TB) store.LedgerTotals {
 	if tot.DebitsPosted != tot.CreditsPosted {
 		t.Errorf("ledger: Σ debits %d ≠ Σ credits %d", tot.DebitsPosted, tot.CreditsPosted)
 	}
+	if tot.DebitsPending != tot.CreditsPending {
+		t.Errorf("ledger: Σ pending debits %d ≠ Σ pending credits %d", tot.DebitsPending, tot.CreditsPending)
+	}
 	if tot.DebitsPosted != tot.TransferSum {
 		t.Errorf("ledger: Σ balance debits %d ≠ Σ transfer amounts %d", tot.DebitsPosted, tot.TransferSum)
 	}

@@ -6,6 +6,10 @@
 //	/s/SHOP.shop     the encrypted container, with Range support
 //	/s/SHOP.torrent  a single-file torrent of the container whose web seed
 //	                 (BEP 19 url-list) is the /s/SHOP.shop URL
+//	/s/SHOP.json     the live price and the receipt key, for pay buttons
+//	/s/SHOP/content  402 Payment Required, or the plaintext for a receipt
+//	/button.js       the pay button publishers embed; /pay/… and /pair/…
+//	                 are its shop-origin side (pay.go)
 //
 // It uses only the market's API and serves nothing secret: the container is
 // encrypted and public by design. Pages carry a strict Content-Security-
@@ -27,6 +31,7 @@ import (
 
 	"github.com/charmbracelet/log"
 	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/market/receipt"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -42,6 +47,7 @@ type Server struct {
 	mux  *http.ServeMux
 	page *template.Template
 	csp  string
+	pay  *payFace // the pay button, pairing, receipts (pay.go)
 }
 
 // New builds the HTTP face for m. Its public URLs come from the market's
@@ -56,6 +62,8 @@ func New(m *market.Market, o Options) *Server {
 		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	s.mux.HandleFunc("GET /s/{name}", s.serveShop)
 	s.mux.HandleFunc("GET /{$}", s.serveIndex)
+	s.pay = newPayFace(m.Config().HTTPURL, nil)
+	s.routePay()
 	return s
 }
 
@@ -77,6 +85,8 @@ func (s *Server) serveShop(w http.ResponseWriter, r *http.Request) {
 		s.serveContainer(w, r, strings.TrimSuffix(name, ".shop"))
 	case strings.HasSuffix(name, ".torrent"):
 		s.serveTorrent(w, r, strings.TrimSuffix(name, ".torrent"))
+	case strings.HasSuffix(name, ".json"):
+		s.serveShopJSON(w, r, strings.TrimSuffix(name, ".json"))
 	default:
 		s.servePage(w, r, name)
 	}
@@ -140,6 +150,8 @@ type pageData struct {
 	ContainerURL string
 	TorrentURL   string
 	Magnet       template.URL
+	Button       string // the pay button snippet, "" without a public URL
+	ReceiptKey   string // base64url Ed25519 key receipts verify with
 }
 
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request, id string) {
@@ -152,6 +164,10 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request, id string) {
 	d.Shop, d.Size = shop, market.FormatBytes(shop.Size)
 	d.ContainerURL = "/s/" + market.ContainerName(shop.ID)
 	d.TorrentURL = "/s/" + shop.ID + ".torrent"
+	if base := s.m.Config().HTTPURL; base != "" {
+		d.Button = market.ButtonSnippet(base, shop.ID)
+	}
+	d.ReceiptKey = receipt.EncodeKey(s.m.ReceiptKey())
 	if t, err := s.m.Torrent(r.Context(), shop.ID); err == nil {
 		d.Magnet = template.URL(t.Magnet) // our own magnet: a fixed scheme and escaped parameters
 	} else {
@@ -226,6 +242,7 @@ const pageHTML = `<!doctype html>
 <dt>sales</dt><dd>{{.Shop.Sales}}</dd>
 <dt>content id</dt><dd><code>{{.Shop.ContentID}}</code></dd>
 <dt>shop host key</dt><dd><code>{{.HostKeyFP}}</code></dd>
+<dt>receipt key</dt><dd><code id="receipt-key">{{.ReceiptKey}}</code> (Ed25519, base64url)</dd>
 </dl>
 <h2>Buy it over SSH</h2>
 <p>Your SSH key is your account. Top up your wallet, buy, then download:</p>
@@ -241,6 +258,10 @@ shopfile open {{.Shop.ID}}.shop</pre>
 <li><a href="{{.ContainerURL}}" download>{{.Shop.ID}}.shop</a> (anyone may copy it; only buyers can open it)</li>
 <li><a href="{{.TorrentURL}}">{{.Shop.ID}}.torrent</a>{{if .Magnet}} · <a href="{{.Magnet}}">magnet link</a>{{end}}</li>
 </ul>
+{{if .Button}}<h2>Sell it on your web page</h2>
+<p>Paste this where the pay button should be. Readers with a paired browser pay with one click; your page gets a
+<code>shopfile:paid</code> event whose receipt you verify with the receipt key above.</p>
+<pre id="button-snippet">{{.Button}}</pre>{{end}}
 </main>{{else}}<main>
 <h1>shopfile</h1>
 <p>Every file is its own shop. Browse and buy over SSH:</p>

@@ -162,6 +162,8 @@ func newRoot(env *Env) *cobra.Command {
 		walletCmd(env), historyCmd(env), buyCmd(env), libraryCmd(env), licenceCmd(env),
 		refCmd(env), refsCmd(env), reportCmd(env), matchesCmd(env), approveCmd(env), dismissCmd(env),
 		claimsCmd(env), disputeCmd(env), resolveCmd(env), auditCmd(env),
+		withdrawCmd(env), payoutsCmd(env), payoutBatchCmd(env), payoutSubmitCmd(env),
+		buttonCmd(env), pairCmd(env), sessionsCmd(env), revokeCmd(env), receiptCmd(env),
 	)
 	return root
 }

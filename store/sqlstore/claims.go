@@ -47,7 +47,7 @@ func (db *DB) ApproveMatch(ctx context.Context, p store.ApproveParams) (*store.C
 			return err
 		}
 		if open > 0 {
-			return fmt.Errorf("shop %s is already claimed: %w", shop, store.ErrConflict)
+			return fmt.Errorf("shop %s: %w", shop, store.ErrClaimed)
 		}
 		newPrice := price
 		if p.Price > 0 {
@@ -185,6 +185,17 @@ func (db *DB) Claim(ctx context.Context, id string) (*store.Claim, error) {
 	c := &store.Claim{}
 	if err := scanClaim(db.r.QueryRowContext(ctx, db.q(`SELECT `+claimColumns+` FROM claims WHERE id = ?`), id), c); err != nil {
 		return nil, fmt.Errorf("claim %s: %w", id, mapErr(err))
+	}
+	return c, nil
+}
+
+// ShopClaim returns the shop's open (active or disputed) claim.
+func (db *DB) ShopClaim(ctx context.Context, shop string) (*store.Claim, error) {
+	c := &store.Claim{}
+	err := scanClaim(db.r.QueryRowContext(ctx, db.q(`SELECT `+claimColumns+` FROM claims
+		WHERE shop_id = ? AND status IN ('active', 'disputed') ORDER BY created_at DESC LIMIT 1`), shop), c)
+	if err != nil {
+		return nil, fmt.Errorf("claim on %s: %w", shop, mapErr(err))
 	}
 	return c, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -24,9 +25,33 @@ type DB struct {
 	w, r    *sql.DB
 	dialect dialect
 	now     func() time.Time
+	// hot holds the ledger batch's statements, prepared once on the
+	// writer connection and reused by every batch (Tx.StmtContext).
+	hot map[string]*sql.Stmt
+	// writes counts write transactions other than ledger batches, so the
+	// batch's shop-terms cache knows when a shop may have changed.
+	writes atomic.Int64
+	terms  termsCache
+	ckpt   *checkpointer
 }
 
 var _ store.Store = (*DB)(nil)
+
+// Checkpointing. The writer never checkpoints in the normal course: a
+// checkpoint copies WAL pages into the database file and fsyncs it, and
+// with a million accounts those are thousands of random page writes,
+// tens of milliseconds that every purchase of the next batch would wait
+// for. A checkpointer goroutine on its own connection does it instead,
+// beside the writer. The writer's own automatic checkpoint stays on as a
+// backstop with a larger threshold: it also restarts the WAL from its
+// beginning (only a writer can), and by then the checkpointer has already
+// copied nearly every frame, so it costs little.
+const (
+	writerAutoCheckpoint = 16384 // pages (64 MiB at 4 KiB)
+	checkpointEvery      = 100 * time.Millisecond
+	// A pass that copied more frames than this runs again at once.
+	checkpointCatchUp = 2048
+)
 
 // OpenSQLite opens (creating) the database at path and migrates it.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
@@ -50,11 +75,16 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	for _, pragma := range []string{"PRAGMA temp_store=MEMORY", "PRAGMA journal_size_limit=67108864", "PRAGMA wal_autocheckpoint=4000"} {
+	for _, pragma := range []string{"PRAGMA temp_store=MEMORY", "PRAGMA journal_size_limit=67108864",
+		fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", writerAutoCheckpoint)} {
 		if _, err := w.ExecContext(ctx, pragma); err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
 		}
+	}
+	if err := db.prepareHot(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	rdsn := "file:" + abs + "?mode=ro&_busy_timeout=10000&_query_only=1&_cache_size=-32768"
 	r, err := sql.Open("sqlite3", rdsn)
@@ -65,13 +95,94 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db.r = r
+	ck, err := sql.Open("sqlite3", "file:"+abs+"?_synchronous=FULL&_busy_timeout=10000")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetMaxIdleConns(1)
+	db.ckpt = newCheckpointer(ck)
 	return db, nil
 }
 
-// Close closes both pools.
+// checkpointer runs PASSIVE checkpoints on its own connection until
+// stopped. A PASSIVE checkpoint never blocks the writer or the readers.
+type checkpointer struct {
+	db   *sql.DB
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newCheckpointer(db *sql.DB) *checkpointer {
+	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+func (c *checkpointer) run() {
+	defer close(c.done)
+	t := time.NewTimer(checkpointEvery)
+	defer t.Stop()
+	prev := 0
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		// busy: another checkpoint (the writer's backstop) is running.
+		// copied counts every frame copied since the WAL last restarted.
+		// An error is left for the next pass: the writer's backstop still
+		// checkpoints, and a failing disk fails the writer's own commits,
+		// which stops the ledger (fail closed).
+		var busy, logFrames, copied int
+		err := c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
+		delta := copied - prev
+		if delta < 0 {
+			delta = copied
+		}
+		prev = copied
+		next := checkpointEvery
+		if err == nil && busy == 0 && delta > checkpointCatchUp {
+			next = 0
+		}
+		t.Reset(next)
+	}
+}
+
+// close stops the checkpointer and closes its connection.
+func (c *checkpointer) close() error {
+	close(c.stop)
+	<-c.done
+	return c.db.Close()
+}
+
+// prepareHot prepares the ledger batch's statements on the writer.
+func (db *DB) prepareHot(ctx context.Context) error {
+	qs := hotStatements()
+	db.hot = make(map[string]*sql.Stmt, len(qs))
+	for _, q := range qs {
+		s, err := db.w.PrepareContext(ctx, db.q(q))
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		db.hot[q] = s
+	}
+	return nil
+}
+
+// Close stops the checkpointer and closes both pools.
 func (db *DB) Close() error {
+	var ckErr error
+	if db.ckpt != nil {
+		ckErr = db.ckpt.close()
+	}
+	for _, s := range db.hot {
+		_ = s.Close()
+	}
 	_, _ = db.w.Exec("PRAGMA optimize")
-	return errors.Join(db.r.Close(), db.w.Close())
+	return errors.Join(ckErr, db.r.Close(), db.w.Close())
 }
 
 func (db *DB) micros() int64 { return db.now().UnixMicro() }
@@ -81,6 +192,15 @@ func (db *DB) q(query string) string { return db.dialect.rebind(query) }
 
 // write runs fn in one write transaction.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		db.writes.Add(1) // holding the writer connection: no batch is running
+		return fn(tx)
+	})
+}
+
+// inTx runs fn in one write transaction without counting it as a change
+// to the catalogue (ledger batches only).
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return mapErr(err)

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/shopfile/shopfile/store"
 )
@@ -13,10 +16,13 @@ import (
 // op in the same batch: refusals are detected by guarded UPDATEs (0 rows)
 // and undone by compensating statements, never by savepoints, so the same
 // code stays correct on PostgreSQL, where an error aborts the whole
-// transaction (research/ledger-scale.md §5.2).
+// transaction (research/ledger-scale.md §5.2). They are prepared once on
+// the writer connection (hotStatements) and reused by every batch.
 const (
-	sqlShopTerms = `SELECT s.price_sats, s.payee, a.wallet_id, s.escrow_account
-		FROM shops s JOIN accounts a ON a.id = s.payee WHERE s.id = ?`
+	sqlShopTerms = `SELECT price_sats, payee, escrow_account, title FROM shops WHERE id = ?`
+	sqlWalletOf  = `SELECT wallet_id FROM accounts WHERE id = ?`
+	// Changes when another connection (another process) commits.
+	sqlDataVersion    = `PRAGMA data_version`
 	sqlInsertPurchase = `INSERT INTO purchases (id, buyer, shop_id, price_sats, fee_sats, payee, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlFindPurchase = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases
@@ -25,6 +31,7 @@ const (
 	// A guarded debit: it changes nothing unless the account may pay.
 	sqlDebit = `UPDATE balances SET debits_posted = debits_posted + ?
 		WHERE account_id = ? AND (debits_must_not_exceed_credits = 0 OR credits_posted - debits_posted - debits_pending >= ?)`
+	sqlBalance       = `SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM balances WHERE account_id = ?`
 	sqlUndebit       = `UPDATE balances SET debits_posted = debits_posted - ? WHERE account_id = ?`
 	sqlCredit        = `UPDATE balances SET credits_posted = credits_posted + ? WHERE account_id = ?`
 	sqlUncredit      = `UPDATE balances SET credits_posted = credits_posted - ? WHERE account_id = ?`
@@ -32,26 +39,64 @@ const (
 	sqlTransferExist = `SELECT 1 FROM transfers WHERE id = ?`
 )
 
-// batch applies ops inside one transaction. Credits to hot accounts (the
-// platform fee) are summed and written once at the end of the batch.
+// hotStatements are prepared on the writer connection when the store opens.
+func hotStatements() []string {
+	return []string{sqlShopTerms, sqlWalletOf, sqlDataVersion, sqlInsertPurchase, sqlFindPurchase,
+		sqlDeletePurchase, sqlDebit, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlTransferExist}
+}
+
+// shopTerms is what a purchase needs from its shop.
+type shopTerms struct {
+	price       int64
+	payee       string
+	payeeWallet int64
+	escrow      sql.NullInt64
+	title       string
+}
+
+// termsCache keeps shop terms across batches. It is emptied whenever
+// anything else may have changed a shop: any other write through this
+// store (db.write counts them) or a commit by another connection (PRAGMA
+// data_version). Only the ledger batch, holding the writer connection,
+// uses it.
+type termsCache struct {
+	mu      sync.Mutex
+	writes  int64
+	version int64
+	shops   map[string]*shopTerms
+}
+
+const maxCachedTerms = 1 << 16
+
+// batch applies ops inside one transaction. Credits are deferred and
+// summed per account: each credited account gets one UPDATE at the end of
+// the batch (the fee account and a hit shop's payee take hundreds of
+// credits per batch), or just before that account is next debited, so a
+// debit's guard still sees every credit that came before it.
 type batch struct {
-	db        *DB
-	tx        *sql.Tx
-	ctx       context.Context
-	at        int64
-	hot       map[int64]int64
-	stmtCache map[string]*sql.Stmt
+	db      *DB
+	tx      *sql.Tx
+	ctx     context.Context
+	at      int64
+	credits map[int64]int64
+	shops   map[string]*shopTerms // db.terms.shops, valid for this batch
+	stmts   map[string]*sql.Stmt
 }
 
 func (b *batch) stmt(query string) (*sql.Stmt, error) {
-	if s, ok := b.stmtCache[query]; ok {
+	if s, ok := b.stmts[query]; ok {
 		return s, nil
 	}
-	s, err := b.tx.PrepareContext(b.ctx, b.db.q(query))
-	if err != nil {
-		return nil, err
+	var s *sql.Stmt
+	if hot, ok := b.db.hot[query]; ok {
+		s = b.tx.StmtContext(b.ctx, hot)
+	} else {
+		var err error
+		if s, err = b.tx.PrepareContext(b.ctx, b.db.q(query)); err != nil {
+			return nil, err
+		}
 	}
-	b.stmtCache[query] = s
+	b.stmts[query] = s
 	return s, nil
 }
 
@@ -74,9 +119,15 @@ func (b *batch) queryRow(query string, args ...any) (*sql.Row, error) {
 // ApplyBatch runs ops in one transaction; see store.LedgerStore.
 func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult, error) {
 	results := make([]store.OpResult, len(ops))
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), hot: map[int64]int64{}, stmtCache: map[string]*sql.Stmt{}}
+	db.terms.mu.Lock()
+	defer db.terms.mu.Unlock()
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), credits: map[int64]int64{},
+			stmts: make(map[string]*sql.Stmt, len(db.hot))}
 		defer b.close()
+		if err := b.loadTerms(); err != nil {
+			return err
+		}
 		for i, op := range ops {
 			r, err := b.apply(op)
 			if err != nil {
@@ -84,7 +135,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 			}
 			results[i] = r
 		}
-		return b.flushHot()
+		return b.flushCredits()
 	})
 	if err != nil {
 		return nil, err
@@ -92,8 +143,28 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 	return results, nil
 }
 
+// loadTerms takes the cached shop terms, or empties the cache if a shop
+// may have changed since it was filled.
+func (b *batch) loadTerms() error {
+	c := &b.db.terms
+	row, err := b.queryRow(sqlDataVersion)
+	if err != nil {
+		return err
+	}
+	var version int64
+	if err := row.Scan(&version); err != nil {
+		return fmt.Errorf("data version: %w", err)
+	}
+	writes := b.db.writes.Load()
+	if c.shops == nil || len(c.shops) > maxCachedTerms || version != c.version || writes != c.writes {
+		c.shops, c.version, c.writes = map[string]*shopTerms{}, version, writes
+	}
+	b.shops = c.shops
+	return nil
+}
+
 func (b *batch) close() {
-	for _, s := range b.stmtCache {
+	for _, s := range b.stmts {
 		_ = s.Close()
 	}
 }
@@ -109,81 +180,178 @@ func (b *batch) apply(op store.Op) (store.OpResult, error) {
 	}
 }
 
-func (b *batch) flushHot() error {
-	for acct, amount := range b.hot {
-		if _, err := b.exec(sqlCredit, amount, acct); err != nil {
-			return fmt.Errorf("credit hot account %d: %w", acct, err)
+// credit defers a credit to the end of the batch.
+func (b *batch) credit(acct, amount int64) { b.credits[acct] += amount }
+
+// settle writes acct's deferred credit, before acct is debited or read.
+func (b *batch) settle(acct int64) error {
+	amount, ok := b.credits[acct]
+	if !ok {
+		return nil
+	}
+	delete(b.credits, acct)
+	if _, err := b.exec(sqlCredit, amount, acct); err != nil {
+		return fmt.Errorf("credit account %d: %w", acct, err)
+	}
+	return nil
+}
+
+// flushCredits writes every deferred credit, in account order.
+func (b *batch) flushCredits() error {
+	accts := make([]int64, 0, len(b.credits))
+	for acct := range b.credits {
+		accts = append(accts, acct)
+	}
+	slices.Sort(accts)
+	for _, acct := range accts {
+		if err := b.settle(acct); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// buy records one purchase at the shop's live terms.
+// terms returns a shop's live terms; nil when there is no such shop.
+func (b *batch) terms(shop string) (*shopTerms, error) {
+	if t, ok := b.shops[shop]; ok {
+		return t, nil
+	}
+	row, err := b.queryRow(sqlShopTerms, shop)
+	if err != nil {
+		return nil, err
+	}
+	t := &shopTerms{}
+	switch err := row.Scan(&t.price, &t.payee, &t.escrow, &t.title); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if row, err = b.queryRow(sqlWalletOf, t.payee); err != nil {
+		return nil, err
+	}
+	if err := row.Scan(&t.payeeWallet); err != nil {
+		return nil, fmt.Errorf("wallet of payee %s: %w", t.payee, err)
+	}
+	b.shops[shop] = t
+	return t, nil
+}
+
+// buy records one purchase at the shop's live terms. The common case is
+// three statements: the purchase row, the guarded debit (which returns the
+// buyer's balance) and the transfer legs; the payee and fee credits are
+// deferred to the end of the batch.
 func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
-	var price, payeeWallet int64
-	var payee string
-	var escrow sql.NullInt64
-	row, err := b.queryRow(sqlShopTerms, op.Shop)
+	t, err := b.terms(op.Shop)
 	if err != nil {
 		return store.OpResult{}, err
 	}
-	if err := row.Scan(&price, &payee, &payeeWallet, &escrow); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.OpResult{Err: fmt.Errorf("shop %s: %w", op.Shop, store.ErrNotFound)}, nil
+	if t == nil {
+		return store.OpResult{Err: fmt.Errorf("shop %s: %w", op.Shop, store.ErrNotFound)}, nil
+	}
+	var refusal error
+	switch {
+	case t.payee == op.Buyer:
+		refusal = store.ErrSelfPurchase
+	case op.MaxPrice > 0 && t.price > op.MaxPrice:
+		refusal = fmt.Errorf("%w: the price is now %d sats", store.ErrPriceAboveMax, t.price)
+	}
+	if refusal != nil { // a repeat of an earlier purchase still answers with it
+		if res, err := b.existing(op, t); err != nil || res.Existing || res.Err != nil {
+			return res, err
 		}
-		return store.OpResult{}, err
+		return store.OpResult{Err: refusal}, nil
 	}
-	if existing, err := b.findPurchase(op); err != nil || existing != nil {
-		return store.OpResult{Purchase: existing, Existing: existing != nil}, err
+	fee := t.price * op.FeeBps / 10000
+	credited, payeeName := t.payeeWallet, t.payee
+	if t.escrow.Valid {
+		credited, payeeName = t.escrow.Int64, fmt.Sprintf("escrow:%d", t.escrow.Int64)
 	}
-	if payee == op.Buyer {
-		return store.OpResult{Err: store.ErrSelfPurchase}, nil
-	}
-	if op.MaxPrice > 0 && price > op.MaxPrice {
-		return store.OpResult{Err: fmt.Errorf("%w: the price is now %d sats", store.ErrPriceAboveMax, price)}, nil
-	}
-	fee := price * op.FeeBps / 10000
-	credited := payeeWallet
-	payeeName := payee
-	if escrow.Valid {
-		credited, payeeName = escrow.Int64, fmt.Sprintf("escrow:%d", escrow.Int64)
-	}
-	p := &store.Purchase{ID: op.PurchaseID, Buyer: op.Buyer, Shop: op.Shop, PriceSats: price, FeeSats: fee, Payee: payeeName, CreatedAt: op.At}
+	p := &store.Purchase{ID: op.PurchaseID, Buyer: op.Buyer, Shop: op.Shop, PriceSats: t.price, FeeSats: fee, Payee: payeeName, CreatedAt: op.At}
 	n, err := b.exec(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt)
 	if err != nil {
 		return store.OpResult{}, err
 	}
-	if n == 0 { // raced with an earlier op of this very batch
-		existing, err := b.findPurchase(op)
-		return store.OpResult{Purchase: existing, Existing: existing != nil}, err
+	if n == 0 { // the key, or this buyer's purchase of the shop, exists
+		res, err := b.existing(op, t)
+		if err == nil && !res.Existing && res.Err == nil {
+			err = fmt.Errorf("purchase %s conflicted with no purchase", op.PurchaseID)
+		}
+		return res, err
 	}
-	ok, err := b.exec(sqlDebit, price, op.BuyerWallet, price)
+	bal, ok, err := b.debit(op.BuyerWallet, t.price)
 	if err != nil {
 		return store.OpResult{}, err
 	}
-	if ok == 0 {
+	if !ok {
 		if _, err := b.exec(sqlDeletePurchase, p.ID); err != nil {
 			return store.OpResult{}, err
 		}
 		return store.OpResult{Err: store.ErrInsufficientFunds}, nil
 	}
-	if err := b.creditPurchase(p, op, credited, price-fee, fee); err != nil {
+	if err := b.creditPurchase(p, op, credited, t.price-fee, fee); err != nil {
 		return store.OpResult{}, err
 	}
-	return store.OpResult{Purchase: p}, nil
+	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
+}
+
+// debit applies a guarded debit and returns the counters after it; ok is
+// false (and nothing changed) when the account may not pay.
+func (b *batch) debit(acct, amount int64) (store.Balance, bool, error) {
+	if err := b.settle(acct); err != nil {
+		return store.Balance{}, false, err
+	}
+	n, err := b.exec(sqlDebit, amount, acct, amount)
+	if err != nil || n == 0 {
+		return store.Balance{}, false, err
+	}
+	bal, err := b.balance(acct)
+	return bal, err == nil, err
+}
+
+// balance reads an account's counters inside the batch.
+func (b *batch) balance(acct int64) (store.Balance, error) {
+	var bal store.Balance
+	if err := b.settle(acct); err != nil {
+		return bal, err
+	}
+	row, err := b.queryRow(sqlBalance, acct)
+	if err != nil {
+		return bal, err
+	}
+	if err := row.Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending); err != nil {
+		return bal, fmt.Errorf("balance of %d: %w", acct, err)
+	}
+	return bal, nil
+}
+
+// existing answers a buy whose key or (buyer, shop) is already recorded:
+// the earlier purchase and the buyer's balance, a refusal when the key was
+// used for another purchase, or an empty result when there is none.
+func (b *batch) existing(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
+	p, err := b.findPurchase(op)
+	if err != nil || p == nil {
+		return store.OpResult{}, err
+	}
+	if p.ID == op.PurchaseID && (p.Buyer != op.Buyer || p.Shop != op.Shop) {
+		return store.OpResult{Err: fmt.Errorf("purchase key %s was used for another purchase: %w", op.PurchaseID, store.ErrConflict)}, nil
+	}
+	bal, err := b.balance(op.BuyerWallet)
+	if err != nil {
+		return store.OpResult{}, err
+	}
+	return store.OpResult{Purchase: p, Existing: true, Title: t.title, Balance: bal}, nil
 }
 
 func (b *batch) creditPurchase(p *store.Purchase, op store.BuyOp, payeeWallet, share, fee int64) error {
 	if share > 0 {
-		if _, err := b.exec(sqlCredit, share, payeeWallet); err != nil {
-			return err
-		}
+		b.credit(payeeWallet, share)
 		if _, err := b.exec(sqlInsertXfer, "purchase:"+p.ID, op.BuyerWallet, payeeWallet, share, int(store.CodePurchase), p.Shop, b.at); err != nil {
 			return err
 		}
 	}
 	if fee > 0 {
-		b.hot[op.FeeAccount] += fee
+		b.credit(op.FeeAccount, fee)
 		if _, err := b.exec(sqlInsertXfer, "fee:"+p.ID, op.BuyerWallet, op.FeeAccount, fee, int(store.CodeFee), p.Shop, b.at); err != nil {
 			return err
 		}
@@ -205,9 +373,6 @@ func (b *batch) findPurchase(op store.BuyOp) (*store.Purchase, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	if p.ID == op.PurchaseID && (p.Buyer != op.Buyer || p.Shop != op.Shop) {
-		return nil, fmt.Errorf("purchase key %s was used for another purchase: %w", op.PurchaseID, store.ErrConflict)
 	}
 	return p, nil
 }
@@ -235,6 +400,9 @@ func (b *batch) transfers(ts []store.Transfer) (store.OpResult, error) {
 		}
 	}
 	for i, t := range ts {
+		if err := b.settle(t.Debit); err != nil {
+			return store.OpResult{}, err
+		}
 		n, err := b.exec(sqlDebit, t.Amount, t.Debit, t.Amount)
 		if err != nil {
 			return store.OpResult{}, err
@@ -291,10 +459,13 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at FROM (
-		SELECT * FROM (SELECT * FROM transfers WHERE debit_account_id = ? ORDER BY seq DESC LIMIT ?) d
+	// Post-pending rows are left out: the pending row they settle already
+	// showed the movement when the money was held.
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags,
+		COALESCE(pending_id, '') FROM (
+		SELECT * FROM (SELECT * FROM transfers WHERE debit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) d
 		UNION ALL
-		SELECT * FROM (SELECT * FROM transfers WHERE credit_account_id = ? ORDER BY seq DESC LIMIT ?) c
+		SELECT * FROM (SELECT * FROM transfers WHERE credit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) c
 	) t ORDER BY seq DESC LIMIT ?`), acct, limit, acct, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %d: %w", acct, err)
@@ -304,7 +475,7 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 	for rows.Next() {
 		var t store.Transfer
 		var code int
-		if err := rows.Scan(&t.Seq, &t.ID, &t.Debit, &t.Credit, &t.Amount, &code, &t.Ref, &t.CreatedAt); err != nil {
+		if err := rows.Scan(&t.Seq, &t.ID, &t.Debit, &t.Credit, &t.Amount, &code, &t.Ref, &t.CreatedAt, &t.Flags, &t.PendingID); err != nil {
 			return nil, err
 		}
 		t.Code = store.TransferCode(code)
@@ -323,7 +494,10 @@ func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	if err != nil {
 		return t, fmt.Errorf("ledger totals: %w", err)
 	}
-	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transfers`).Scan(&t.Transfers, &t.TransferSum)
+	// Posted sums: plain and post-pending rows. A pending row only holds
+	// (its amount sits in the pending counters until posted or voided).
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN (flags & 10) = 0 THEN amount ELSE 0 END), 0)
+		FROM transfers`).Scan(&t.Transfers, &t.TransferSum)
 	if err != nil {
 		return t, fmt.Errorf("transfer totals: %w", err)
 	}
@@ -333,16 +507,135 @@ func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	return t, nil
 }
 
-// BalanceMismatches counts balance rows whose posted counters differ from
-// the sums of the transfers that touch them (an invariant check; it scans
-// the whole transfer table).
+// BalanceMismatches counts balance rows whose counters differ from the
+// transfers that touch them: posted counters from plain and post-pending
+// rows, pending counters from pending rows not yet posted or voided (an
+// invariant check; it scans the whole transfer table).
 func (db *DB) BalanceMismatches(ctx context.Context) (int, error) {
 	var n int
 	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM balances b WHERE
-		b.debits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id)
-		OR b.credits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id)`).Scan(&n)
+		b.debits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id AND (t.flags & 10) = 0)
+		OR b.credits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id AND (t.flags & 10) = 0)
+		OR b.debits_pending <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id AND t.flags = 2
+			AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id))
+		OR b.credits_pending <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id AND t.flags = 2
+			AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id))`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("balance check: %w", err)
 	}
 	return n, nil
+}
+
+// SeedAccount is one account for SeedAccounts.
+type SeedAccount struct {
+	ID        string // the SHA256: fingerprint of PublicKey
+	PublicKey string // authorized_keys form
+	Funds     int64  // > 0: credited by a deposit transfer from the on-chain asset account
+}
+
+// seedChunk is how many accounts SeedAccounts writes per transaction.
+const seedChunk = 100_000
+
+// SeedAccounts creates many accounts, each with its wallet and an optional
+// opening deposit, in large transactions: a million in seconds, for
+// benchmarks and load tests. Every deposit is a real transfer from the
+// on-chain asset account, so the ledger invariants hold afterwards. It
+// returns each account's wallet id, in the order given.
+func (db *DB) SeedAccounts(ctx context.Context, accts []SeedAccount) ([]int64, error) {
+	onchain, err := db.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
+	if err != nil {
+		return nil, err
+	}
+	wallets := make([]int64, len(accts))
+	for lo := 0; lo < len(accts); lo += seedChunk {
+		hi := min(lo+seedChunk, len(accts))
+		if err := db.write(ctx, func(tx *sql.Tx) error { return db.seedChunk(ctx, tx, onchain, accts[lo:hi], wallets[lo:hi]) }); err != nil {
+			return nil, fmt.Errorf("seed accounts %d..%d: %w", lo, hi, err)
+		}
+	}
+	return wallets, nil
+}
+
+func (db *DB) seedChunk(ctx context.Context, tx *sql.Tx, onchain int64, accts []SeedAccount, wallets []int64) error {
+	var next int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_accounts`).Scan(&next); err != nil {
+		return fmt.Errorf("next ledger account: %w", err)
+	}
+	prep := func(q string) (*sql.Stmt, error) { return tx.PrepareContext(ctx, db.q(q)) }
+	insLedger, err := prep(`INSERT INTO ledger_accounts (id, name, kind, created_at) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insLedger.Close()
+	insBalance, err := prep(`INSERT INTO balances (account_id, credits_posted, debits_must_not_exceed_credits) VALUES (?, ?, 1)`)
+	if err != nil {
+		return err
+	}
+	defer insBalance.Close()
+	insAccount, err := prep(`INSERT INTO accounts (id, public_key, wallet_id, created_at) VALUES (?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insAccount.Close()
+	insXfer, err := prep(sqlInsertXfer)
+	if err != nil {
+		return err
+	}
+	defer insXfer.Close()
+	at := db.micros()
+	var total int64
+	for i, a := range accts {
+		if a.Funds < 0 {
+			return fmt.Errorf("account %s: negative funds: %w", a.ID, store.ErrConflict)
+		}
+		wallets[i] = next + int64(i)
+		if _, err := insLedger.ExecContext(ctx, wallets[i], "wallet:"+a.ID, int(store.KindLiability), at); err != nil {
+			return fmt.Errorf("wallet of %s: %w", a.ID, err)
+		}
+		if _, err := insBalance.ExecContext(ctx, wallets[i], a.Funds); err != nil {
+			return fmt.Errorf("balance of %s: %w", a.ID, err)
+		}
+		if _, err := insAccount.ExecContext(ctx, a.ID, a.PublicKey, wallets[i], at); err != nil {
+			return fmt.Errorf("account %s: %w", a.ID, err)
+		}
+		if a.Funds > 0 {
+			if _, err := insXfer.ExecContext(ctx, fmt.Sprintf("seed:%d", wallets[i]), onchain, wallets[i], a.Funds,
+				int(store.CodeDeposit), "seed", at); err != nil {
+				return fmt.Errorf("deposit to %s: %w", a.ID, err)
+			}
+			total += a.Funds
+		}
+	}
+	if total > 0 {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE balances SET debits_posted = debits_posted + ? WHERE account_id = ?`), total, onchain); err != nil {
+			return fmt.Errorf("debit the on-chain account: %w", err)
+		}
+	}
+	return nil
+}
+
+// SeedShops inserts many shops in one transaction (benchmarks and load
+// tests; no blob is written, so they can be bought but not fetched).
+func (db *DB) SeedShops(ctx context.Context, shops []store.Shop) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, db.q(`INSERT INTO shops (id, uploader, payee, name, title, description, search, size,
+			price_sats, content_hash, content_id, file_key, blob_size, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, s := range shops {
+			if _, err := ins.ExecContext(ctx, s.ID, s.Uploader, s.Payee, s.Name, s.Title, s.Description,
+				strings.ToLower(s.Title+"\n"+s.Name+"\n"+s.Description), s.Size, s.PriceSats, s.ContentHash, s.ContentID,
+				s.FileKey, s.BlobSize, s.CreatedAt, s.UpdatedAt); err != nil {
+				return fmt.Errorf("shop %s: %w", s.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("seed shops: %w", err)
+	}
+	return nil
 }

@@ -36,7 +36,7 @@ func (db *DB) Library(ctx context.Context, buyer string, limit int) ([]store.Lib
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.r.QueryContext(ctx, db.q(`SELECT `+purchaseColumns+`, COALESCE(s.title, '') FROM purchases p
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT `+purchaseColumns+`, COALESCE(s.title, ''), COALESCE(s.name, '') FROM purchases p
 		LEFT JOIN shops s ON s.id = p.shop_id WHERE p.buyer = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ?`), buyer, limit)
 	if err != nil {
 		return nil, fmt.Errorf("library of %s: %w", buyer, err)
@@ -45,7 +45,7 @@ func (db *DB) Library(ctx context.Context, buyer string, limit int) ([]store.Lib
 	out := []store.LibraryItem{}
 	for rows.Next() {
 		var it store.LibraryItem
-		if err := rows.Scan(&it.ID, &it.Buyer, &it.Shop, &it.PriceSats, &it.FeeSats, &it.Payee, &it.CreatedAt, &it.Title); err != nil {
+		if err := rows.Scan(&it.ID, &it.Buyer, &it.Shop, &it.PriceSats, &it.FeeSats, &it.Payee, &it.CreatedAt, &it.Title, &it.Name); err != nil {
 			return nil, err
 		}
 		out = append(out, it)

@@ -150,17 +150,40 @@ func NewMine() Mine {
 
 // Wallet is the wallet page.
 type Wallet struct {
-	Up      key.Binding
-	Down    key.Binding
-	Refresh key.Binding
+	Up       key.Binding
+	Down     key.Binding
+	Refresh  key.Binding
+	Withdraw key.Binding
+	Payouts  key.Binding // switches the list between history and payouts
 }
 
 // NewWallet returns the wallet keys.
 func NewWallet() Wallet {
 	return Wallet{
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Withdraw: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "withdraw")),
+		Payouts:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "payouts/history")),
+	}
+}
+
+// Withdraw is the withdraw form: two fields, then a confirmation
+// (Dialog's keys).
+type Withdraw struct {
+	Next   key.Binding
+	Prev   key.Binding
+	Review key.Binding
+	Cancel key.Binding
+}
+
+// NewWithdraw returns the form's keys; everything else is text.
+func NewWithdraw() Withdraw {
+	return Withdraw{
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
+		Review: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review")),
+		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}
 }
 

@@ -86,7 +86,7 @@ func (m *Model) sections() []section {
 		{"shop page", []key.Binding{s.Buy, withDesc(s.Reprice, "reprice (payee only)"), s.Refresh}},
 		{"buy dialog", []key.Binding{pay, d.Cancel}},
 		{m.tab("My shops"), []key.Binding{mi.Reprice, mi.Open, mi.Refresh}},
-		{m.tab("Wallet"), []key.Binding{w.Up, w.Down, w.Refresh}},
+		{m.tab("Wallet"), []key.Binding{withDesc(w.Withdraw, "withdraw to an address"), w.Payouts, w.Refresh}},
 		{m.tab("Library"), []key.Binding{lib.Show, lib.Open, lib.Refresh}},
 	}
 	if name := m.tab("Rights"); name != "" {

@@ -1,5 +1,6 @@
 // Package wallet shows the balance, deposits in flight, where to deposit
-// (as text and as a QR code) and the history of every movement.
+// (as text and as a QR code), the history of every movement and the
+// account's payouts, and withdraws to a Bitcoin address.
 package wallet
 
 import (
@@ -21,11 +22,24 @@ import (
 // HistoryLimit bounds the movements fetched.
 const HistoryLimit = 200
 
+// PayoutLimit bounds the payouts fetched.
+const PayoutLimit = 100
+
 type data struct {
 	w       market.Wallet
 	addrErr error // the wallet loaded but the node did not give an address
 	history []market.HistoryItem
+	payouts []market.PayoutView // newest first
+	// payoutsOn: the shop pays out (it has a payout service); without one
+	// the form says withdrawals are off instead of opening.
+	payoutsOn bool
 }
+
+// The list under the summary: the history of movements or the payouts.
+const (
+	paneHistory = iota
+	panePayouts
+)
 
 type loadedMsg struct {
 	seq int
@@ -41,9 +55,11 @@ type Model struct {
 	loaded bool
 	seq    int
 	err    error
+	pane   int
 	scroll int
 	width  int
 	height int
+	wd     *withdrawForm // the withdraw form while it is open
 }
 
 // New returns the page.
@@ -55,8 +71,8 @@ func (m *Model) Init() tea.Cmd { return m.fetch() }
 // Activate reloads it.
 func (m *Model) Activate() tea.Cmd { return m.fetch() }
 
-// Typing: the page has no input.
-func (m *Model) Typing() bool { return false }
+// Typing reports whether the withdraw form's fields have the keyboard.
+func (m *Model) Typing() bool { return m.wd != nil && m.wd.step == wForm }
 
 // SetSize sets the body size.
 func (m *Model) SetSize(w, h int) tea.Cmd {
@@ -88,8 +104,23 @@ func load(ctx context.Context, mk *market.Market, actor *store.Account) (data, e
 	if err != nil {
 		return d, err
 	}
-	d.history, err = mk.History(ctx, actor, HistoryLimit)
-	return d, err
+	if d.history, err = mk.History(ctx, actor, HistoryLimit); err != nil {
+		return d, err
+	}
+	if d.payouts, err = mk.Payouts(ctx, actor, PayoutLimit); err != nil {
+		return d, err
+	}
+	d.payoutsOn = payoutsOn(ctx, mk, actor)
+	return d, nil
+}
+
+// payoutsOn asks whether the shop pays out. The market has no direct
+// question for it: a quote for no address is refused as unavailable when
+// payouts are off and as invalid (the empty address) when they are on,
+// before anything is read.
+func payoutsOn(ctx context.Context, mk *market.Market, actor *store.Account) bool {
+	_, err := mk.QuoteWithdraw(ctx, actor, "")
+	return !errors.Is(err, market.ErrUnavailable)
 }
 
 // Update handles keys and answers.
@@ -100,23 +131,43 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 			m.err = msg.err
 			if msg.err == nil {
 				m.d, m.loaded = msg.d, true
+				m.scroll = min(m.scroll, max(0, m.rows()-1))
 			}
 		}
+	case quotedMsg:
+		return m.quoted(msg)
+	case withdrawnMsg:
+		return m.withdrawn(msg)
 	case common.WalletChangedMsg:
 		if m.loaded { // a tab never shown loads when it is
-			return m.fetch()
+			return tea.Batch(m.fetch(), m.requote())
 		}
 	case tea.KeyMsg:
+		if m.wd != nil {
+			return m.withdrawKey(msg)
+		}
 		switch {
 		case key.Matches(msg, m.keys.Up):
 			m.scroll = max(0, m.scroll-1)
 		case key.Matches(msg, m.keys.Down):
-			m.scroll = min(max(0, len(m.d.history)-1), m.scroll+1)
+			m.scroll = min(max(0, m.rows()-1), m.scroll+1)
 		case key.Matches(msg, m.keys.Refresh):
 			return m.fetch()
+		case key.Matches(msg, m.keys.Withdraw):
+			return m.openWithdraw()
+		case key.Matches(msg, m.keys.Payouts) && m.loaded:
+			m.pane, m.scroll = 1-m.pane, 0
 		}
 	}
 	return nil
+}
+
+// rows is how many items the list shown holds.
+func (m *Model) rows() int {
+	if m.pane == panePayouts {
+		return len(m.d.payouts)
+	}
+	return len(m.d.history)
 }
 
 // View renders the page.
@@ -128,9 +179,16 @@ func (m *Model) View() string {
 	case !m.loaded:
 		return common.Block(st.Muted.Render("loading wallet…"), m.width, m.height)
 	}
+	if m.wd != nil {
+		return common.Block(common.OverDialog(m.summary(), m.wd.view(m), m.height), m.width, m.height)
+	}
 	top := m.withQR(m.summary())
 	rest := m.height - lipgloss.Height(top) - 1
-	return common.Block(top+"\n"+m.historyView(rest), m.width, m.height)
+	list := m.historyView(rest)
+	if m.pane == panePayouts {
+		list = m.payoutsView(rest)
+	}
+	return common.Block(top+"\n"+list, m.width, m.height)
 }
 
 func (m *Model) summary() string {
@@ -143,6 +201,9 @@ func (m *Model) summary() string {
 	lines = append(lines, row("deposits", m.chainLine()))
 	if w.DepositAddress != "" {
 		lines = append(lines, row("address", w.DepositAddress))
+	}
+	if p := m.payoutsLine(); p != "" {
+		lines = append(lines, row("payouts", p))
 	}
 	if m.err != nil {
 		lines = append(lines, st.Error.Render("✗ ")+common.ErrText(m.err))
@@ -185,8 +246,12 @@ func (m *Model) historyView(h int) string {
 	if h < 2 {
 		return ""
 	}
+	head := st.Label.Render("history")
+	if len(m.d.payouts) > 0 {
+		head += st.Muted.Render(" · p shows your payouts")
+	}
 	if len(m.d.history) == 0 {
-		return st.Label.Render("history") + "\n" + st.Muted.Render("no movements yet")
+		return head + "\n" + st.Muted.Render("no movements yet")
 	}
 	// The running balance is the first column to go on a narrow terminal.
 	row := func(when, kind, amount, balance string) string {
@@ -195,17 +260,19 @@ func (m *Model) historyView(h int) string {
 		}
 		return fmt.Sprintf("%-16s  %-16s %14s %14s", when, kind, amount, balance)
 	}
-	lines := []string{st.Label.Render("history"), st.Label.Render(row("when (UTC)", "kind", "amount", "balance"))}
-	for _, it := range m.d.history[min(m.scroll, len(m.d.history)):] {
-		lines = append(lines, row(it.At.UTC().Format("2006-01-02 15:04"), it.Kind,
-			common.Signed(it.AmountSats), common.Thousands(it.BalanceSats)))
+	lines := []string{head, st.Label.Render(row("when (UTC)", "kind", "amount", "balance"))}
+	for _, mv := range movements(m.d.history)[min(m.scroll, len(m.d.history)):] {
+		lines = append(lines, row(mv.at.UTC().Format("2006-01-02 15:04"), mv.kind, mv.amount, common.Thousands(mv.balance)))
 	}
 	return strings.Join(lines[:min(len(lines), h)], "\n")
 }
 
 // ShortHelp lists the keys that work now.
 func (m *Model) ShortHelp() []key.Binding {
-	return []key.Binding{m.keys.Refresh, m.keys.Up, m.keys.Down}
+	if m.wd != nil {
+		return m.wd.help()
+	}
+	return []key.Binding{m.keys.Withdraw, m.keys.Payouts, m.keys.Refresh, m.keys.Up, m.keys.Down}
 }
 
 // FullHelp lists every key of the page.
