@@ -134,6 +134,11 @@ type LedgerStore interface {
 	LedgerTotals(ctx context.Context) (LedgerTotals, error)
 	// SystemAccount returns (creating once) the ledger account named name.
 	SystemAccount(ctx context.Context, name string, kind AccountKind) (int64, error)
+	// ApplyBatch may return before its transaction is on stable storage;
+	// SyncLedger returns once every batch applied before it is. The ledger
+	// acknowledges a batch only after a SyncLedger that started after the
+	// batch committed, so the next batch runs while the disk syncs.
+	SyncLedger(ctx context.Context) error
 }
 
 // PurchaseStore reads purchases (they are written by ApplyBatch).

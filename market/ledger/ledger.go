@@ -1,8 +1,13 @@
 // Package ledger is the single writer in front of the ledger tables. It
 // group-commits: it takes whatever ops are queued (no timer), caps the
-// batch, applies it in one durable transaction and answers each caller only
-// after COMMIT returns. Under light load a batch is one op and latency is
-// one fsync; under load batches grow by themselves.
+// batch, applies it in one transaction and answers each caller only once
+// that transaction is on stable storage. Under light load a batch is one op
+// and latency is one fsync; under load batches grow by themselves.
+//
+// Durability is pipelined: the writer commits batch N and goes on with
+// batch N+1 while a second goroutine fsyncs (store.SyncLedger) and then
+// answers batch N's callers. One fsync covers every batch committed before
+// it, so the disk's sync latency leaves the writer's critical path.
 package ledger
 
 import (
@@ -42,6 +47,10 @@ type Ledger struct {
 	failed atomic.Pointer[error]
 	done   chan struct{}
 
+	// committed batches waiting for the fsync that makes them durable
+	syncQ    chan []pendingReply
+	syncDone chan struct{}
+
 	batches atomic.Int64
 	ops     atomic.Int64
 }
@@ -56,6 +65,12 @@ type reply struct {
 	err error
 }
 
+// pendingReply is an answer held until its batch is durable.
+type pendingReply struct {
+	req *request
+	res store.OpResult
+}
+
 // New starts the writer goroutine; Close stops it.
 func New(st store.LedgerStore, o Options) *Ledger {
 	if o.MaxBatch <= 0 {
@@ -64,8 +79,10 @@ func New(st store.LedgerStore, o Options) *Ledger {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 16384
 	}
-	l := &Ledger{st: st, maxBatch: o.MaxBatch, queue: make(chan *request, o.QueueSize), done: make(chan struct{})}
+	l := &Ledger{st: st, maxBatch: o.MaxBatch, queue: make(chan *request, o.QueueSize), done: make(chan struct{}),
+		syncQ: make(chan []pendingReply, 64), syncDone: make(chan struct{})}
 	go l.run()
+	go l.syncer()
 	return l
 }
 
@@ -105,6 +122,7 @@ func (l *Ledger) Close() error {
 	}
 	l.mu.Unlock()
 	<-l.done
+	<-l.syncDone
 	return nil
 }
 
@@ -113,6 +131,7 @@ func (l *Ledger) Stats() (batches, ops int64) { return l.batches.Load(), l.ops.L
 
 func (l *Ledger) run() {
 	defer close(l.done)
+	defer close(l.syncQ)
 	batch := make([]*request, 0, l.maxBatch)
 	for first := range l.queue {
 		batch = append(batch[:0], first)
@@ -148,9 +167,11 @@ func (l *Ledger) commit(batch []*request) {
 	case err == nil:
 		l.batches.Add(1)
 		l.ops.Add(int64(len(batch)))
+		held := make([]pendingReply, len(batch))
 		for i, r := range batch {
-			r.reply <- reply{res: results[i]}
+			held[i] = pendingReply{req: r, res: results[i]}
 		}
+		l.syncQ <- held
 	case errors.Is(err, store.ErrUnavailable):
 		l.failed.Store(&err)
 		answerAll(batch, fmt.Errorf("%w: %w", ErrFailed, err))
@@ -160,6 +181,42 @@ func (l *Ledger) commit(batch []*request) {
 		}
 	default:
 		answerAll(batch, err)
+	}
+}
+
+// syncer answers committed batches once they are durable: it takes every
+// batch waiting, syncs once, and answers them all. A failed sync fails the
+// ledger closed: nothing more is acknowledged.
+func (l *Ledger) syncer() {
+	defer close(l.syncDone)
+	for first := range l.syncQ {
+		waiting := [][]pendingReply{first}
+	drain:
+		for {
+			select {
+			case more, ok := <-l.syncQ:
+				if !ok {
+					break drain
+				}
+				waiting = append(waiting, more)
+			default:
+				break drain
+			}
+		}
+		err := l.st.SyncLedger(context.Background())
+		if err != nil {
+			l.failed.Store(&err)
+			err = fmt.Errorf("%w: %w", ErrFailed, err)
+		}
+		for _, batch := range waiting {
+			for _, p := range batch {
+				if err != nil {
+					p.req.reply <- reply{err: err}
+					continue
+				}
+				p.req.reply <- reply{res: p.res}
+			}
+		}
 	}
 }
 
