@@ -38,7 +38,7 @@ import (
 // refusal for insufficient funds is a bug the checks report.
 const seedFunds = 1_000_000_000_000
 
-// world is a real shop on disk: SQLite with synchronous=FULL, the ledger
+// world is a real shop on disk: SQLite whose WAL is fsynced before any acknowledgement, the ledger
 // writer and the market, seeded with funded accounts and a catalogue.
 type world struct {
 	dir    string
