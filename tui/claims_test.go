@@ -112,15 +112,7 @@ func (w *world) see(s *session, texts ...string) string {
 	var masked string
 	s.waitFor(strings.Join(texts, " & "), func(v string) bool {
 		masked = w.stableClaims(v)
-		if strings.Contains(v, "loading") || strings.Contains(v, "balance …") {
-			return false
-		}
-		for _, t := range texts {
-			if !strings.Contains(masked, t) {
-				return false
-			}
-		}
-		return true
+		return !loading(v) && containsAll(masked, texts)
 	})
 	return masked
 }

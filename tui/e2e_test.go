@@ -59,24 +59,33 @@ func (x tmux) waitScreen(texts ...string) string {
 	return ""
 }
 
-func containsAll(s string, texts []string) bool {
-	for _, t := range texts {
-		if !strings.Contains(s, t) {
-			return false
+// needTerminal skips a test where tmux or the OpenSSH client is missing.
+func needTerminal(t *testing.T) {
+	t.Helper()
+	for _, bin := range []string{"tmux", "ssh"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
 		}
 	}
-	return true
+}
+
+// startTmux opens a 100×30 terminal running the OpenSSH client, logged in
+// to shop with key; the test's end kills it.
+func startTmux(t *testing.T, shop *sshtest.Shop, key *sshtest.Key) tmux {
+	t.Helper()
+	x := tmux{t: t, socket: fmt.Sprintf("shopfile-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	t.Cleanup(func() { _, _ = x.run("kill-server") })
+	sshCmd := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o IdentityAgent=none "+
+		"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR 127.0.0.1", shop.Port, key.Path)
+	x.must("new-session", "-d", "-s", "shop", "-x", "100", "-y", "30", sshCmd)
+	return x
 }
 
 // TestOpenSSHThroughTmux drives the TUI the way a person does: the real
 // OpenSSH client in a real terminal (tmux), against the real SSH server.
 func TestOpenSSHThroughTmux(t *testing.T) {
 	t.Parallel()
-	for _, bin := range []string{"tmux", "ssh"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
-	}
+	needTerminal(t)
 	shop := sshtest.Start(t, sshtest.Options{})
 	key := sshtest.NewKey(t, "seller")
 	ctx := context.Background()
@@ -92,11 +101,7 @@ func TestOpenSSHThroughTmux(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	x := tmux{t: t, socket: fmt.Sprintf("shopfile-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { _, _ = x.run("kill-server") })
-	sshCmd := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o IdentityAgent=none "+
-		"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR 127.0.0.1", shop.Port, key.Path)
-	x.must("new-session", "-d", "-s", "shop", "-x", "100", "-y", "30", sshCmd)
+	x := startTmux(t, shop, key)
 
 	x.waitScreen("shopfile", "page 1/1 · 2 shops", "balance 0 sats")
 	x.send("/")
@@ -127,18 +132,10 @@ func TestOpenSSHThroughTmux(t *testing.T) {
 // session says why it ends, and ssh exits promptly.
 func TestOpenSSHShutdownMessage(t *testing.T) {
 	t.Parallel()
-	for _, bin := range []string{"tmux", "ssh"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
-	}
+	needTerminal(t)
 	shop := sshtest.Start(t, sshtest.Options{})
 	key := sshtest.NewKey(t, "visitor")
-	x := tmux{t: t, socket: fmt.Sprintf("shopfile-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { _, _ = x.run("kill-server") })
-	sshCmd := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o IdentityAgent=none "+
-		"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR 127.0.0.1", shop.Port, key.Path)
-	x.must("new-session", "-d", "-s", "shop", "-x", "100", "-y", "30", sshCmd)
+	x := startTmux(t, shop, key)
 	// Everything the terminal receives, to see the last frame even after
 	// the alternate screen is gone.
 	raw := filepath.Join(t.TempDir(), "pane.raw")
@@ -183,11 +180,7 @@ func waitGone(t *testing.T, x tmux) {
 // holder's Rights tab, the review, the price and the confirmation.
 func TestOpenSSHRightsConsole(t *testing.T) {
 	t.Parallel()
-	for _, bin := range []string{"tmux", "ssh"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is not installed", bin)
-		}
-	}
+	needTerminal(t)
 	shop := sshtest.Start(t, sshtest.Options{})
 	ctx := context.Background()
 	uploader, err := shop.Market.Login(ctx, sshtest.NewKey(t, "uploader").Signer.PublicKey())
@@ -214,11 +207,7 @@ func TestOpenSSHRightsConsole(t *testing.T) {
 	if _, _, err := shop.Market.AddRef(ctx, holder, "film", bytes.NewReader(film)); err != nil {
 		t.Fatal(err)
 	}
-	x := tmux{t: t, socket: fmt.Sprintf("shopfile-e2e-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	t.Cleanup(func() { _, _ = x.run("kill-server") })
-	sshCmd := fmt.Sprintf("ssh -F /dev/null -tt -p %s -i %s -o IdentitiesOnly=yes -o IdentityAgent=none "+
-		"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR 127.0.0.1", shop.Port, key.Path)
-	x.must("new-session", "-d", "-s", "shop", "-x", "100", "-y", "30", sshCmd)
+	x := startTmux(t, shop, key)
 
 	x.waitScreen("5 Rights", "6 Claims", "7 Help", "Tmux Copy")
 	x.send("5")

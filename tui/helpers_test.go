@@ -215,30 +215,30 @@ func (s *session) waitFor(what string, ok func(string) bool) string {
 // waitText waits until every text shows.
 func (s *session) waitText(texts ...string) string {
 	s.t.Helper()
-	return s.waitFor(strings.Join(texts, " & "), func(v string) bool {
-		for _, t := range texts {
-			if !strings.Contains(v, t) {
-				return false
-			}
-		}
-		return true
-	})
+	return s.waitFor(strings.Join(texts, " & "), func(v string) bool { return containsAll(v, texts) })
 }
 
 // settled waits for the texts and for every load to finish.
 func (s *session) settled(texts ...string) string {
 	s.t.Helper()
 	return s.waitFor(strings.Join(texts, " & ")+" without loading", func(v string) bool {
-		if strings.Contains(v, "loading") || strings.Contains(v, "balance …") {
+		return !loading(v) && containsAll(v, texts)
+	})
+}
+
+// loading reports whether a view still waits for a load (a page's or the
+// header's balance).
+func loading(v string) bool {
+	return strings.Contains(v, "loading") || strings.Contains(v, "balance …")
+}
+
+func containsAll(s string, texts []string) bool {
+	for _, t := range texts {
+		if !strings.Contains(s, t) {
 			return false
 		}
-		for _, t := range texts {
-			if !strings.Contains(v, t) {
-				return false
-			}
-		}
-		return true
-	})
+	}
+	return true
 }
 
 func (s *session) keys(ks ...string) {
@@ -249,30 +249,24 @@ func (s *session) keys(ks ...string) {
 
 func (s *session) typ(text string) { s.tm.Type(text) }
 
+// namedKeys are the keys a test names; any other string is typed as text.
+var namedKeys = map[string]tea.KeyType{
+	"enter":     tea.KeyEnter,
+	"esc":       tea.KeyEsc,
+	"down":      tea.KeyDown,
+	"up":        tea.KeyUp,
+	"tab":       tea.KeyTab,
+	"shift+tab": tea.KeyShiftTab,
+	"ctrl+c":    tea.KeyCtrlC,
+	"ctrl+u":    tea.KeyCtrlU,
+	"backspace": tea.KeyBackspace,
+	"pgdown":    tea.KeyPgDown,
+	"pgup":      tea.KeyPgUp,
+}
+
 func keyMsg(k string) tea.KeyMsg {
-	switch k {
-	case "enter":
-		return tea.KeyMsg{Type: tea.KeyEnter}
-	case "esc":
-		return tea.KeyMsg{Type: tea.KeyEsc}
-	case "down":
-		return tea.KeyMsg{Type: tea.KeyDown}
-	case "up":
-		return tea.KeyMsg{Type: tea.KeyUp}
-	case "tab":
-		return tea.KeyMsg{Type: tea.KeyTab}
-	case "shift+tab":
-		return tea.KeyMsg{Type: tea.KeyShiftTab}
-	case "ctrl+c":
-		return tea.KeyMsg{Type: tea.KeyCtrlC}
-	case "ctrl+u":
-		return tea.KeyMsg{Type: tea.KeyCtrlU}
-	case "backspace":
-		return tea.KeyMsg{Type: tea.KeyBackspace}
-	case "pgdown":
-		return tea.KeyMsg{Type: tea.KeyPgDown}
-	case "pgup":
-		return tea.KeyMsg{Type: tea.KeyPgUp}
+	if t, ok := namedKeys[k]; ok {
+		return tea.KeyMsg{Type: t}
 	}
 	return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
 }

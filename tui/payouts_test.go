@@ -150,6 +150,15 @@ func (w *world) payoutsOf(a *store.Account) []market.PayoutView {
 	return ps
 }
 
+// heldNothing fails the test unless a's balance is still balance and a
+// has no payout.
+func (w *world) heldNothing(a *store.Account, balance int64, why string) {
+	w.t.Helper()
+	if got := w.balance(a); got != balance || len(w.payoutsOf(a)) != 0 {
+		w.t.Fatalf("%s: balance %d, %d payouts", why, got, len(w.payoutsOf(a)))
+	}
+}
+
 // openWithdraw opens the wallet tab at 100×30 and the form on it.
 func openWithdraw(w *world, a *store.Account, balance string) *session {
 	s := w.open(a, 100, 30)
@@ -193,9 +202,7 @@ func TestWithdrawFormAndConfirmationViews(t *testing.T) {
 	s.waitText("▸ amount", "60000")
 	s.keys("esc") // cancelled: nothing held
 	s.waitFor("the form to close", func(v string) bool { return !strings.Contains(v, "Withdraw to a Bitcoin address") })
-	if got := w.balance(alice); got != 100_000 || len(w.payoutsOf(alice)) != 0 {
-		t.Fatalf("a cancelled withdrawal: balance %d, %d payouts", got, len(w.payoutsOf(alice)))
-	}
+	w.heldNothing(alice, 100_000, "a cancelled withdrawal")
 }
 
 func TestWithdrawFormValidatesLive(t *testing.T) {
@@ -242,9 +249,7 @@ func TestWithdrawFormValidatesLive(t *testing.T) {
 	s.waitText("▸ address", "✗ above the maximum")
 	s.keys("esc")
 	s.waitFor("the form to close", func(v string) bool { return !strings.Contains(v, "▸ address") })
-	if got := w.balance(alice); got != 100_000 || len(w.payoutsOf(alice)) != 0 {
-		t.Fatalf("validation held something: balance %d, %d payouts", got, len(w.payoutsOf(alice)))
-	}
+	w.heldNothing(alice, 100_000, "validation held something")
 }
 
 func TestWithdrawHoldsOnceAndListsThePayout(t *testing.T) {

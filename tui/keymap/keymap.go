@@ -4,6 +4,15 @@ package keymap
 
 import "github.com/charmbracelet/bubbles/key"
 
+// bind is a binding of one key, its help naming that key.
+func bind(k, desc string) key.Binding { return key.NewBinding(key.WithKeys(k), key.WithHelp(k, desc)) }
+
+// refresh reloads a page's data.
+func refresh() key.Binding { return bind("r", "refresh") }
+
+// openShop opens the shop a page or its selected row is about.
+func openShop() key.Binding { return bind("o", "open shop") }
+
 // Global keys work on every page unless a text input has focus.
 type Global struct {
 	Quit      key.Binding
@@ -19,13 +28,13 @@ type Global struct {
 // suspending would stop the server process, not the client.
 func NewGlobal() Global {
 	return Global{
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+		Quit:      bind("q", "quit"),
+		ForceQuit: bind("ctrl+c", "quit"),
+		Help:      bind("?", "more keys"),
 		Back:      key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
 		Tabs:      NewTabs(5),
-		NextTab:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next tab")),
-		PrevTab:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous tab")),
+		NextTab:   bind("tab", "next tab"),
+		PrevTab:   bind("shift+tab", "previous tab"),
 	}
 }
 
@@ -62,6 +71,20 @@ func NewList() List {
 	}
 }
 
+// Scroll moves a page taller than the screen.
+type Scroll struct {
+	Up   key.Binding
+	Down key.Binding
+}
+
+// NewScroll returns the scroll keys: arrows and vim keys alike.
+func NewScroll() Scroll {
+	return Scroll{
+		Up:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+	}
+}
+
 // Browse is the catalogue page.
 type Browse struct {
 	Open    key.Binding
@@ -74,11 +97,11 @@ type Browse struct {
 // NewBrowse returns the catalogue keys.
 func NewBrowse() Browse {
 	return Browse{
-		Open:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Search:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "search")),
-		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
-		Clear:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear search")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Open:    bind("enter", "open"),
+		Search:  bind("/", "search"),
+		Sort:    bind("s", "sort"),
+		Clear:   bind("esc", "clear search"),
+		Refresh: refresh(),
 	}
 }
 
@@ -91,15 +114,14 @@ type Input struct {
 // NewInput returns the keys of a focused input; everything else is text.
 func NewInput(submit, cancel string) Input {
 	return Input{
-		Submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", submit)),
-		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", cancel)),
+		Submit: bind("enter", submit),
+		Cancel: bind("esc", cancel),
 	}
 }
 
 // Shop is the shop page.
 type Shop struct {
-	Up      key.Binding
-	Down    key.Binding
+	Scroll
 	Buy     key.Binding
 	Reprice key.Binding
 	Refresh key.Binding
@@ -108,11 +130,10 @@ type Shop struct {
 // NewShop returns the shop page keys.
 func NewShop() Shop {
 	return Shop{
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		Buy:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "buy")),
-		Reprice: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "reprice")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Scroll:  NewScroll(),
+		Buy:     bind("b", "buy"),
+		Reprice: bind("e", "reprice"),
+		Refresh: refresh(),
 	}
 }
 
@@ -126,7 +147,7 @@ type Dialog struct {
 // NewDialog returns the confirmation keys.
 func NewDialog() Dialog {
 	return Dialog{
-		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "confirm")),
+		Confirm: bind("enter", "confirm"),
 		Cancel:  key.NewBinding(key.WithKeys("esc", "backspace", "n"), key.WithHelp("esc", "cancel")),
 		Close:   key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "close")),
 	}
@@ -143,15 +164,14 @@ type Mine struct {
 func NewMine() Mine {
 	return Mine{
 		Reprice: key.NewBinding(key.WithKeys("e", "enter"), key.WithHelp("e/enter", "reprice")),
-		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Open:    bind("o", "open"),
+		Refresh: refresh(),
 	}
 }
 
 // Wallet is the wallet page.
 type Wallet struct {
-	Up       key.Binding
-	Down     key.Binding
+	Scroll
 	Refresh  key.Binding
 	Withdraw key.Binding
 	Payouts  key.Binding // switches the list between history and payouts
@@ -160,11 +180,10 @@ type Wallet struct {
 // NewWallet returns the wallet keys.
 func NewWallet() Wallet {
 	return Wallet{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		Refresh:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-		Withdraw: key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "withdraw")),
-		Payouts:  key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "payouts/history")),
+		Scroll:   NewScroll(),
+		Refresh:  refresh(),
+		Withdraw: bind("w", "withdraw"),
+		Payouts:  bind("p", "payouts/history"),
 	}
 }
 
@@ -182,8 +201,8 @@ func NewWithdraw() Withdraw {
 	return Withdraw{
 		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab", "next field")),
 		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab", "previous field")),
-		Review: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review")),
-		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Review: bind("enter", "review"),
+		Cancel: bind("esc", "cancel"),
 	}
 }
 
@@ -197,9 +216,9 @@ type Library struct {
 // NewLibrary returns the library keys.
 func NewLibrary() Library {
 	return Library{
-		Show:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "how to get it")),
-		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Show:    bind("enter", "how to get it"),
+		Open:    openShop(),
+		Refresh: refresh(),
 	}
 }
 
@@ -212,15 +231,14 @@ type Rights struct {
 // NewRights returns the queue's keys.
 func NewRights() Rights {
 	return Rights{
-		Review:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "review")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Review:  bind("enter", "review"),
+		Refresh: refresh(),
 	}
 }
 
 // Review is the review page of one match.
 type Review struct {
-	Up      key.Binding
-	Down    key.Binding
+	Scroll
 	Approve key.Binding
 	Dismiss key.Binding
 	Open    key.Binding
@@ -230,12 +248,11 @@ type Review struct {
 // NewReview returns the review keys.
 func NewReview() Review {
 	return Review{
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		Approve: key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "approve")),
-		Dismiss: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "dismiss")),
-		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Scroll:  NewScroll(),
+		Approve: bind("a", "approve"),
+		Dismiss: bind("d", "dismiss"),
+		Open:    openShop(),
+		Refresh: refresh(),
 	}
 }
 
@@ -248,15 +265,14 @@ type Claims struct {
 // NewClaims returns the claims list keys.
 func NewClaims() Claims {
 	return Claims{
-		Show:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "claim & history")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Show:    bind("enter", "claim & history"),
+		Refresh: refresh(),
 	}
 }
 
 // Claim is one claim's page.
 type Claim struct {
-	Up      key.Binding
-	Down    key.Binding
+	Scroll
 	Dispute key.Binding
 	Uphold  key.Binding
 	Reverse key.Binding
@@ -267,12 +283,11 @@ type Claim struct {
 // NewClaim returns the claim page keys.
 func NewClaim() Claim {
 	return Claim{
-		Up:      key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:    key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		Dispute: key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "dispute")),
-		Uphold:  key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "uphold")),
-		Reverse: key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "reverse")),
-		Open:    key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "open shop")),
-		Refresh: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		Scroll:  NewScroll(),
+		Dispute: bind("x", "dispute"),
+		Uphold:  bind("u", "uphold"),
+		Reverse: bind("v", "reverse"),
+		Open:    openShop(),
+		Refresh: refresh(),
 	}
 }

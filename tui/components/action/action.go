@@ -50,13 +50,11 @@ type doneMsg struct {
 	err    error
 }
 
-// Result tells the page what happened: the market answered (Notice or
-// Err), or the user cancelled.
-type Result struct {
-	Done      bool
-	Notice    string
-	Err       error
-	Cancelled bool
+// result says what happened: the market answered (Outcome says what),
+// or the user cancelled.
+type result struct {
+	done      bool
+	cancelled bool
 }
 
 // Model is one action at a time.
@@ -68,6 +66,10 @@ type Model struct {
 	step   step
 	body   string
 	errMsg string
+	// What the last action came to, until the next one opens: what it
+	// did, or why the market refused it.
+	notice  string
+	failure string
 }
 
 // New returns a closed action.
@@ -76,6 +78,7 @@ func New(c *common.Common) *Model { return &Model{c: c, dialog: keymap.NewDialog
 // Open starts s: at its field, or at the confirmation.
 func (m *Model) Open(s Spec) {
 	m.spec, m.errMsg = s, ""
+	m.notice, m.failure = "", ""
 	if s.Prompt != "" {
 		m.in = textfield.New(m.c.Styles, s.Prompt, s.Placeholder, s.Limit)
 		m.in.SetValue(s.Initial)
@@ -102,15 +105,32 @@ func (m *Model) Active() bool { return m.step != closed }
 // Typing reports whether its field has the keyboard.
 func (m *Model) Typing() bool { return m.step == typing }
 
-// Update handles keys while open and the market's answer.
-func (m *Model) Update(msg tea.Msg) (tea.Cmd, Result) {
+// Update handles keys while open and the market's answer, and reports
+// whether the action took msg. Once the market answered, the command
+// runs reload too, the page's, to show what the action changed.
+func (m *Model) Update(msg tea.Msg, reload func() tea.Cmd) (tea.Cmd, bool) {
+	cmd, res := m.update(msg)
+	switch {
+	case res.done:
+		return tea.Batch(cmd, reload()), true
+	case cmd != nil || res.cancelled:
+		return cmd, true
+	}
+	return nil, false
+}
+
+func (m *Model) update(msg tea.Msg) (tea.Cmd, result) {
 	switch msg := msg.(type) {
 	case doneMsg:
 		if msg.from != m || m.step != working {
-			return nil, Result{}
+			return nil, result{}
 		}
 		m.step = closed
-		return nil, Result{Done: true, Notice: msg.notice, Err: msg.err}
+		m.notice, m.failure = msg.notice, common.ErrText(msg.err)
+		if msg.err != nil {
+			m.notice = ""
+		}
+		return nil, result{done: true}
 	case tea.KeyMsg:
 		switch m.step {
 		case typing:
@@ -119,42 +139,42 @@ func (m *Model) Update(msg tea.Msg) (tea.Cmd, Result) {
 			return m.confirmKey(msg)
 		}
 	}
-	return nil, Result{}
+	return nil, result{}
 }
 
-func (m *Model) typingKey(msg tea.KeyMsg) (tea.Cmd, Result) {
+func (m *Model) typingKey(msg tea.KeyMsg) (tea.Cmd, result) {
 	switch msg.Type {
 	case tea.KeyEsc:
 		m.step = closed
-		return nil, Result{Cancelled: true}
+		return nil, result{cancelled: true}
 	case tea.KeyEnter:
 		m.confirm(m.in.Value())
-		return nil, Result{}
+		return nil, result{}
 	}
 	if m.in.Update(msg) {
 		m.errMsg = ""
 	}
-	return nil, Result{}
+	return nil, result{}
 }
 
-func (m *Model) confirmKey(msg tea.KeyMsg) (tea.Cmd, Result) {
+func (m *Model) confirmKey(msg tea.KeyMsg) (tea.Cmd, result) {
 	switch {
 	case key.Matches(msg, m.dialog.Confirm):
 		m.step = working
 		run, text := m.spec.Run, m.in.Value()
 		return common.Load(m.c.Ctx, func(ctx context.Context) (string, error) {
 			return run(ctx, text)
-		}, func(notice string, err error) tea.Msg { return doneMsg{from: m, notice: notice, err: err} }), Result{}
+		}, func(notice string, err error) tea.Msg { return doneMsg{from: m, notice: notice, err: err} }), result{}
 	case key.Matches(msg, m.dialog.Cancel):
 		if m.spec.Prompt != "" {
 			m.step = typing // back to the field, text kept
 			m.in.Focus()
-			return nil, Result{}
+			return nil, result{}
 		}
 		m.step = closed
-		return nil, Result{Cancelled: true}
+		return nil, result{cancelled: true}
 	}
-	return nil, Result{}
+	return nil, result{}
 }
 
 // View renders the dialog in at most width cells.
@@ -184,6 +204,18 @@ func (m *Model) View(width int) string {
 	}
 	head := st.DialogTitle.Render(common.Truncate(m.spec.Title, inner))
 	return st.Dialog.Width(w - 2).Render(head + "\n\n" + body)
+}
+
+// Outcome renders what the last action came to in width cells, or "".
+func (m *Model) Outcome(width int) string {
+	st := m.c.Styles
+	switch {
+	case m.failure != "":
+		return st.Error.Render("✗ refused: ") + common.Wrap(m.failure, max(1, width-11))
+	case m.notice != "":
+		return st.OK.Render(common.Wrap(m.notice, width))
+	}
+	return ""
 }
 
 // ShortHelp lists the keys that work now.

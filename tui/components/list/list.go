@@ -147,3 +147,9 @@ func (m *Model[T]) View() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// FullHelp lists the list's keys, then the page's own.
+func (m *Model[T]) FullHelp(page ...key.Binding) [][]key.Binding {
+	l := m.Keys
+	return [][]key.Binding{{l.Up, l.Down, l.First, l.Last}, {l.PrevPage, l.NextPage}, page}
+}

@@ -75,3 +75,30 @@ func TestPositionOfIrregularPlural(t *testing.T) {
 		t.Errorf("PositionOf = %q", got)
 	}
 }
+
+func TestLocalPagesItsOwnItems(t *testing.T) {
+	r := lipgloss.NewRenderer(nil)
+	r.SetColorProfile(termenv.Ascii)
+	l := NewLocal(styles.New(r), func(i, _ int) string { return "item" + string(rune('A'+i)) })
+	l.SetSize(20, 4)
+	if l.Loaded() {
+		t.Fatal("loaded before any items")
+	}
+	l.SetItems(pageOf(0, 10, 10))
+	for range 4 {
+		if !l.Update(tea.KeyMsg{Type: tea.KeyDown}) {
+			t.Fatal("down was not a list key")
+		}
+	}
+	if sel, ok := l.Selected(); !ok || sel != 4 || l.Position("item") != "page 2/3 · 10 items" {
+		t.Fatalf("after four downs: %d %v, %q", sel, ok, l.Position("item"))
+	}
+	l.SetSize(20, 10)
+	if sel, ok := l.Selected(); !ok || sel != 4 || l.Position("item") != "page 1/1 · 10 items" {
+		t.Fatalf("after a resize: %d %v, %q", sel, ok, l.Position("item"))
+	}
+	l.SetItems(nil) // an empty answer is an answer
+	if _, ok := l.Selected(); ok || !l.Loaded() || l.Total() != 0 {
+		t.Fatalf("after an empty load: loaded %v, total %d", l.Loaded(), l.Total())
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui/common"
 	"github.com/shopfile/shopfile/tui/components/action"
+	"github.com/shopfile/shopfile/tui/components/detail"
 	"github.com/shopfile/shopfile/tui/keymap"
 )
 
@@ -24,60 +25,33 @@ type claimData struct {
 	shopOK bool
 }
 
-type claimMsg struct {
-	from *Claim
-	seq  int
-	d    claimData
-	err  error
-}
-
 // Claim is one claim's page: who, what, where it stands, its audit log,
-// and what the session may do about it.
+// and what the session may do about it. Loading, scrolling and Init,
+// Activate and SetSize come from detail.Model.
 type Claim struct {
-	c       *common.Common
-	keys    keymap.Claim
-	back    key.Binding
-	id      string
-	title   string
-	d       claimData
-	loaded  bool
-	seq     int
-	err     error
-	act     *action.Model
-	notice  string
-	failure string
-	scroll  int
-	width   int
-	height  int
+	*detail.Model[claimData]
+	c     *common.Common
+	keys  keymap.Claim
+	back  key.Binding
+	id    string
+	title string
+	act   *action.Model
 }
 
 // NewClaim returns the page of claim id on the shop titled title.
 func NewClaim(c *common.Common, id, title string) *Claim {
-	return &Claim{c: c, keys: keymap.NewClaim(), back: keymap.NewGlobal().Back, id: id, title: title, act: action.New(c)}
+	return &Claim{Model: detail.New(c, "claim", loadClaim(id)), c: c, keys: keymap.NewClaim(), back: keymap.NewGlobal().Back,
+		id: id, title: title, act: action.New(c)}
 }
 
 // ID is the claim shown.
 func (m *Claim) ID() string { return m.id }
 
-// Init loads the claim.
-func (m *Claim) Init() tea.Cmd { return m.fetch() }
-
-// Activate reloads it.
-func (m *Claim) Activate() tea.Cmd { return m.fetch() }
-
 // Typing reports whether the reason field has the keyboard.
 func (m *Claim) Typing() bool { return m.act.Typing() }
 
-// SetSize sets the body size.
-func (m *Claim) SetSize(w, h int) tea.Cmd {
-	m.width, m.height = w, h
-	return nil
-}
-
-func (m *Claim) fetch() tea.Cmd {
-	m.seq++
-	seq, mk, actor, id := m.seq, m.c.Market, m.c.Actor, m.id
-	return common.Load(m.c.Ctx, func(ctx context.Context) (claimData, error) {
+func loadClaim(id string) detail.LoadFunc[claimData] {
+	return func(ctx context.Context, mk *market.Market, actor *store.Account) (claimData, error) {
 		var d claimData
 		// The market has no one-claim read: find it among the actor's.
 		cs, err := mk.Claims(ctx, actor)
@@ -99,35 +73,24 @@ func (m *Claim) fetch() tea.Cmd {
 		d.shop, err = mk.Show(ctx, actor, d.c.Shop)
 		d.shopOK = err == nil
 		return d, nil
-	}, func(d claimData, err error) tea.Msg { return claimMsg{from: m, seq: seq, d: d, err: err} })
+	}
 }
 
 // Update handles keys and answers.
 func (m *Claim) Update(msg tea.Msg) tea.Cmd {
-	if cmd, res := m.act.Update(msg); cmd != nil || res.Done || res.Cancelled {
-		if res.Done {
-			m.notice, m.failure = res.Notice, common.ErrText(res.Err)
-			if res.Err != nil {
-				m.notice = ""
-			}
-			return tea.Batch(cmd, m.fetch())
-		}
+	if cmd, took := m.act.Update(msg, m.Fetch); took {
 		return cmd
 	}
-	switch msg := msg.(type) {
-	case claimMsg:
-		if msg.from == m && msg.seq == m.seq {
-			m.err = msg.err
-			if msg.err == nil {
-				m.d, m.loaded = msg.d, true
-				if m.d.shopOK {
-					m.title = m.d.shop.Title
-				}
-			}
+	if m.Take(msg) {
+		if m.D.shopOK {
+			m.title = m.D.shop.Title
 		}
+		return nil
+	}
+	switch msg := msg.(type) {
 	case common.ShopChangedMsg:
-		if m.loaded && msg.ID == m.d.c.Shop {
-			return m.fetch()
+		if m.Loaded && msg.ID == m.D.c.Shop {
+			return m.Fetch()
 		}
 	case tea.KeyMsg:
 		return m.key(msg)
@@ -136,46 +99,42 @@ func (m *Claim) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Claim) key(msg tea.KeyMsg) tea.Cmd {
-	if m.act.Active() {
+	if m.act.Active() || m.Scroll(msg, m.keys.Scroll) {
 		return nil
 	}
 	start := func(s action.Spec) {
-		m.notice, m.failure, m.scroll = "", "", 0
+		m.Top()
 		m.act.Open(s)
 	}
 	switch {
 	case key.Matches(msg, m.back):
 		return common.Back
-	case key.Matches(msg, m.keys.Up):
-		m.scroll--
-	case key.Matches(msg, m.keys.Down):
-		m.scroll++
 	case key.Matches(msg, m.keys.Dispute) && m.canDispute():
 		start(m.disputeSpec())
 	case key.Matches(msg, m.keys.Uphold) && m.canResolve():
 		start(m.resolveSpec(store.Uphold))
 	case key.Matches(msg, m.keys.Reverse) && m.canResolve():
 		start(m.resolveSpec(store.Reverse))
-	case key.Matches(msg, m.keys.Open) && m.loaded && m.d.shopOK:
-		return common.Open(m.d.c.Shop)
+	case key.Matches(msg, m.keys.Open) && m.Loaded && m.D.shopOK:
+		return common.Open(m.D.c.Shop)
 	case key.Matches(msg, m.keys.Refresh):
-		return m.fetch()
+		return m.Fetch()
 	}
 	return nil
 }
 
 // canDispute: the uploader, while the claim is active.
 func (m *Claim) canDispute() bool {
-	return m.loaded && m.d.c.Uploader == m.c.Actor.ID && m.d.c.Status == store.ClaimActive
+	return m.Loaded && m.D.c.Uploader == m.c.Actor.ID && m.D.c.Status == store.ClaimActive
 }
 
 // canResolve: an admin, while the claim is disputed.
 func (m *Claim) canResolve() bool {
-	return m.loaded && m.c.Actor.HasRole(store.RoleAdmin) && m.d.c.Status == store.ClaimDisputed
+	return m.Loaded && m.c.Actor.HasRole(store.RoleAdmin) && m.D.c.Status == store.ClaimDisputed
 }
 
 func (m *Claim) disputeSpec() action.Spec {
-	mk, actor, id, title, price := m.c.Market, m.c.Actor, m.id, m.title, m.d.c.PriceSats
+	mk, actor, id, title, price := m.c.Market, m.c.Actor, m.id, m.title, m.D.c.PriceSats
 	return action.Spec{
 		Title:       "Dispute the claim on “" + title + "”",
 		Prompt:      "reason: ",
@@ -204,7 +163,7 @@ func (m *Claim) disputeSpec() action.Spec {
 }
 
 func (m *Claim) resolveSpec(decision string) action.Spec {
-	mk, actor, id, title, c := m.c.Market, m.c.Actor, m.id, m.title, m.d.c
+	mk, actor, id, title, c := m.c.Market, m.c.Actor, m.id, m.title, m.D.c
 	self := actor.ID
 	spec := action.Spec{Working: "deciding…", Verb: decision}
 	reason := ""
@@ -238,23 +197,22 @@ func (m *Claim) resolveSpec(decision string) action.Spec {
 
 // View renders the page, with the dialog under its head while one is open.
 func (m *Claim) View() string {
-	st := m.c.Styles
-	switch {
-	case !m.loaded && m.err != nil:
-		return common.Block(st.Error.Render("✗ ")+common.ErrText(m.err)+"\n"+st.Muted.Render("r retries · esc goes back"), m.width, m.height)
-	case !m.loaded:
-		return common.Block(st.Muted.Render("loading claim…"), m.width, m.height)
-	case m.act.Active():
-		m.scroll = 0
-		return common.Block(common.OverDialog(m.head(), m.act.View(m.width), m.height), m.width, m.height)
+	if v, waiting := m.Waiting(); waiting {
+		return v
 	}
-	return common.Scroll(st, m.head()+"\n\n"+m.body(), m.width, m.height, &m.scroll)
+	if m.act.Active() {
+		return m.Over(m.head(), m.act.View(m.Width()))
+	}
+	return m.Show(m.content())
 }
+
+// content is the whole page, head and body.
+func (m *Claim) content() string { return m.head() + "\n\n" + m.body() }
 
 func (m *Claim) head() string {
 	st := m.c.Styles
-	return common.Truncate(st.Title.Render("Claim on “"+m.title+"”")+st.Muted.Render(" · ")+StatusWord(st, m.d.c.Status), m.width) +
-		"\n" + st.Muted.Render(common.Truncate(meaning(m.d.c.Status), m.width))
+	return common.Truncate(st.Title.Render("Claim on “"+m.title+"”")+st.Muted.Render(" · ")+StatusWord(st, m.D.c.Status), m.Width()) +
+		"\n" + st.Muted.Render(common.Truncate(meaning(m.D.c.Status), m.Width()))
 }
 
 // meaning says what a status means for the money.
@@ -273,7 +231,7 @@ func meaning(status string) string {
 }
 
 func (m *Claim) body() string {
-	st, c, self := m.c.Styles, m.d.c, m.c.Actor.ID
+	st, c, self := m.c.Styles, m.D.c, m.c.Actor.ID
 	var b strings.Builder
 	field := func(name, value string) {
 		b.WriteString(st.Label.Render(common.PadRight(name, 10)) + " " + value + "\n")
@@ -283,7 +241,7 @@ func (m *Claim) body() string {
 	field("uploader", common.Party(c.Uploader, self))
 	field("payee now", common.Party(c.Payee, self))
 	price := st.Price.Render(common.Sats(c.PriceSats))
-	if m.d.shopOK && m.d.shop.Frozen {
+	if m.D.shopOK && m.D.shop.Frozen {
 		price += st.Warn.Render("  FROZEN")
 	}
 	field("price now", price)
@@ -292,8 +250,8 @@ func (m *Claim) body() string {
 	}
 	field("claimed", common.When(c.At))
 	field("ids", st.Muted.Render("claim "+c.ID+" · match "+c.Match))
-	b.WriteString("\n" + st.Label.Render("History") + st.Muted.Render(" · "+entries(len(m.d.log))+" · each hash seals the entry before it") + "\n")
-	for _, e := range m.d.log {
+	b.WriteString("\n" + st.Label.Render("History") + st.Muted.Render(" · "+entries(len(m.D.log))+" · each hash seals the entry before it") + "\n")
+	for _, e := range m.D.log {
 		b.WriteString(m.entry(e) + "\n")
 	}
 	return b.String() + "\n" + m.actionLine()
@@ -316,7 +274,7 @@ func (m *Claim) entry(e market.AuditEntry) string {
 	}
 	pad := strings.Repeat(" ", 2)
 	return pad + st.Muted.Render(common.When(e.At)) + "  " + st.Value.Render(common.PadRight(e.Kind, 9)) + " by " + common.Party(e.Actor, self) + "\n" +
-		common.Truncate(pad+"  "+auditBody(e.Body, self), m.width) + "\n" +
+		common.Truncate(pad+"  "+auditBody(e.Body, self), m.Width()) + "\n" +
 		st.Muted.Render(pad+"  hash "+common.ShortHash(e.Hash)+" ← "+prev)
 }
 
@@ -375,12 +333,11 @@ func auditBody(body, self string) string {
 
 // actionLine is what the last action did, or what the session may do.
 func (m *Claim) actionLine() string {
+	if said := m.act.Outcome(m.Width()); said != "" {
+		return said
+	}
 	st := m.c.Styles
 	switch {
-	case m.failure != "":
-		return st.Error.Render("✗ refused: ") + common.Wrap(m.failure, max(1, m.width-11))
-	case m.notice != "":
-		return st.OK.Render(common.Wrap(m.notice, m.width))
 	case m.canDispute():
 		return st.Muted.Render("x disputes this claim on your upload")
 	case m.canResolve():
@@ -401,10 +358,10 @@ func (m *Claim) ShortHelp() []key.Binding {
 	if m.canResolve() {
 		b = append(b, m.keys.Uphold, m.keys.Reverse)
 	}
-	if m.loaded && common.Scrollable(m.head()+"\n\n"+m.body(), m.height) {
+	if m.Loaded && m.Scrollable(m.content()) {
 		b = append(b, m.keys.Down)
 	}
-	if m.loaded && m.d.shopOK {
+	if m.Loaded && m.D.shopOK {
 		b = append(b, m.keys.Open)
 	}
 	return append(b, m.keys.Refresh)

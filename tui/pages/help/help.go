@@ -15,8 +15,8 @@ import (
 // Model is the help page.
 type Model struct {
 	c      *common.Common
-	keys   keymap.Wallet // up, down: it scrolls like the wallet history
-	tabs   []string      // the names of the tabs shown, in order
+	keys   keymap.Scroll
+	tabs   []string // the names of the tabs shown, in order
 	scroll int
 	width  int
 	height int
@@ -24,7 +24,7 @@ type Model struct {
 
 // New returns the page.
 func New(c *common.Common) *Model {
-	return &Model{c: c, keys: keymap.NewWallet(), tabs: []string{"Browse", "My shops", "Wallet", "Library", "Help"}}
+	return &Model{c: c, keys: keymap.NewScroll(), tabs: []string{"Browse", "My shops", "Wallet", "Library", "Help"}}
 }
 
 // SetTabs tells the page which tabs are shown, so the numbers it lists

@@ -29,9 +29,7 @@ type Model struct {
 	c      *common.Common
 	keys   keymap.Library
 	back   key.Binding
-	list   list.Model[market.LibraryItem]
-	all    []market.LibraryItem
-	loaded bool
+	list   list.Local[market.LibraryItem]
 	seq    int
 	err    error
 	show   bool              // the selected purchase's commands replace the list
@@ -44,7 +42,7 @@ type Model struct {
 // New returns the page.
 func New(c *common.Common) *Model {
 	m := &Model{c: c, keys: keymap.NewLibrary(), back: keymap.NewGlobal().Back, names: map[string]string{}}
-	m.list = list.New(c.Styles, m.row)
+	m.list = list.NewLocal(c.Styles, m.row)
 	return m
 }
 
@@ -61,7 +59,6 @@ func (m *Model) Typing() bool { return false }
 func (m *Model) SetSize(w, h int) tea.Cmd {
 	m.width, m.height = w, h
 	m.list.SetSize(w, h-2)
-	m.page()
 	return nil
 }
 
@@ -75,16 +72,6 @@ func (m *Model) fetch() tea.Cmd {
 	})
 }
 
-// page hands the list the slice holding its selection.
-func (m *Model) page() {
-	if !m.loaded {
-		return
-	}
-	off := min(m.list.WantOffset(), len(m.all))
-	end := min(len(m.all), off+m.list.PageSize())
-	m.list.SetPage(m.all[off:end], off, len(m.all))
-}
-
 // Update handles keys and answers.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -92,14 +79,13 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 		if msg.seq == m.seq {
 			m.err = msg.err
 			if msg.err == nil {
-				m.all, m.loaded = msg.items, true
-				m.page()
+				m.list.SetItems(msg.items)
 			}
 		}
 	case nameMsg:
 		m.names[msg.shop] = msg.name
 	case common.WalletChangedMsg:
-		if m.loaded { // our balance moved: maybe a purchase
+		if m.list.Loaded() { // our balance moved: maybe a purchase
 			return m.fetch()
 		}
 	case tea.KeyMsg:
@@ -120,10 +106,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if handled, fetch := m.list.Update(msg); handled {
-		if fetch {
-			m.page()
-		}
+	if m.list.Update(msg) {
 		return nil
 	}
 	it, ok := m.list.Selected()
@@ -170,11 +153,11 @@ func (m *Model) View() string {
 	st := m.c.Styles
 	var body string
 	switch {
-	case !m.loaded && m.err != nil:
+	case !m.list.Loaded() && m.err != nil:
 		body = st.Error.Render("✗ ") + common.ErrText(m.err) + st.Muted.Render(" — r retries")
-	case !m.loaded:
+	case !m.list.Loaded():
 		body = st.Muted.Render("loading your library…")
-	case len(m.all) == 0:
+	case m.list.Total() == 0:
 		body = st.Muted.Render(common.Wrap("nothing bought yet — find something on the Browse tab (1)", m.width))
 	case m.show:
 		return common.Scroll(st, m.panel(), m.width, m.height, &m.scroll)
@@ -185,7 +168,7 @@ func (m *Model) View() string {
 }
 
 func (m *Model) status() string {
-	if !m.loaded || len(m.all) == 0 {
+	if m.list.Total() == 0 {
 		return ""
 	}
 	return common.Truncate(m.c.Styles.Muted.Render(m.list.Position("purchase")), m.width)
@@ -219,6 +202,5 @@ func (m *Model) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (m *Model) FullHelp() [][]key.Binding {
-	l := m.list.Keys
-	return [][]key.Binding{{l.Up, l.Down, l.First, l.Last}, {l.PrevPage, l.NextPage}, {m.keys.Show, m.keys.Open, m.keys.Refresh}}
+	return m.list.FullHelp(m.keys.Show, m.keys.Open, m.keys.Refresh)
 }

@@ -212,6 +212,5 @@ func (m *Model) ShortHelp() []key.Binding {
 
 // FullHelp lists every key of the page.
 func (m *Model) FullHelp() [][]key.Binding {
-	l := m.list.Keys
-	return [][]key.Binding{{l.Up, l.Down, l.First, l.Last}, {l.PrevPage, l.NextPage}, {m.keys.Reprice, m.keys.Open, m.keys.Refresh}}
+	return m.list.FullHelp(m.keys.Reprice, m.keys.Open, m.keys.Refresh)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui/common"
 	"github.com/shopfile/shopfile/tui/components/action"
+	"github.com/shopfile/shopfile/tui/components/detail"
 	"github.com/shopfile/shopfile/tui/keymap"
 )
 
@@ -27,59 +28,32 @@ type reviewData struct {
 	shopOK bool // the shop could be read (it may be gone)
 }
 
-type reviewMsg struct {
-	from *Review
-	seq  int
-	d    reviewData
-	err  error
-}
-
 // Review is one match side by side with the shop file it was found in,
-// and the approve and dismiss actions.
+// and the approve and dismiss actions. Loading, scrolling and Init,
+// Activate and SetSize come from detail.Model.
 type Review struct {
-	c       *common.Common
-	keys    keymap.Review
-	back    key.Binding
-	id      string
-	d       reviewData
-	loaded  bool
-	seq     int
-	err     error
-	act     *action.Model
-	notice  string // what the last action did
-	failure string // why the market refused it
-	scroll  int
-	width   int
-	height  int
+	*detail.Model[reviewData]
+	c    *common.Common
+	keys keymap.Review
+	back key.Binding
+	id   string
+	act  *action.Model
 }
 
 // NewReview returns the review page of match id; Init loads it.
 func NewReview(c *common.Common, id string) *Review {
-	return &Review{c: c, keys: keymap.NewReview(), back: keymap.NewGlobal().Back, id: id, act: action.New(c)}
+	return &Review{Model: detail.New(c, "match", loadReview(id)), c: c, keys: keymap.NewReview(), back: keymap.NewGlobal().Back,
+		id: id, act: action.New(c)}
 }
 
 // ID is the match reviewed.
 func (m *Review) ID() string { return m.id }
 
-// Init loads the match.
-func (m *Review) Init() tea.Cmd { return m.fetch() }
-
-// Activate reloads it.
-func (m *Review) Activate() tea.Cmd { return m.fetch() }
-
 // Typing reports whether the price field has the keyboard.
 func (m *Review) Typing() bool { return m.act.Typing() }
 
-// SetSize sets the body size.
-func (m *Review) SetSize(w, h int) tea.Cmd {
-	m.width, m.height = w, h
-	return nil
-}
-
-func (m *Review) fetch() tea.Cmd {
-	m.seq++
-	seq, mk, actor, id := m.seq, m.c.Market, m.c.Actor, m.id
-	return common.Load(m.c.Ctx, func(ctx context.Context) (reviewData, error) {
+func loadReview(id string) detail.LoadFunc[reviewData] {
+	return func(ctx context.Context, mk *market.Market, actor *store.Account) (reviewData, error) {
 		var d reviewData
 		var err error
 		if d.mv, err = mk.MatchDetail(ctx, actor, id); err != nil {
@@ -88,32 +62,21 @@ func (m *Review) fetch() tea.Cmd {
 		d.shop, err = mk.Show(ctx, actor, d.mv.Shop)
 		d.shopOK = err == nil
 		return d, nil
-	}, func(d reviewData, err error) tea.Msg { return reviewMsg{from: m, seq: seq, d: d, err: err} })
+	}
 }
 
 // Update handles keys and answers.
 func (m *Review) Update(msg tea.Msg) tea.Cmd {
-	if cmd, res := m.act.Update(msg); cmd != nil || res.Done || res.Cancelled {
-		if res.Done {
-			m.notice, m.failure = res.Notice, common.ErrText(res.Err)
-			if res.Err != nil {
-				m.notice = ""
-			}
-			return tea.Batch(cmd, m.fetch())
-		}
+	if cmd, took := m.act.Update(msg, m.Fetch); took {
 		return cmd
 	}
+	if m.Take(msg) {
+		return nil
+	}
 	switch msg := msg.(type) {
-	case reviewMsg:
-		if msg.from == m && msg.seq == m.seq {
-			m.err = msg.err
-			if msg.err == nil {
-				m.d, m.loaded = msg.d, true
-			}
-		}
 	case common.ShopChangedMsg:
-		if m.loaded && msg.ID == m.d.mv.Shop {
-			return m.fetch()
+		if m.Loaded && msg.ID == m.D.mv.Shop {
+			return m.Fetch()
 		}
 	case tea.KeyMsg:
 		return m.key(msg)
@@ -122,37 +85,33 @@ func (m *Review) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Review) key(msg tea.KeyMsg) tea.Cmd {
-	if m.act.Active() {
-		return nil // the dialog had the key
+	if m.act.Active() || m.Scroll(msg, m.keys.Scroll) {
+		return nil // the dialog had the key, or it scrolled
 	}
 	switch {
 	case key.Matches(msg, m.back):
 		return common.Back
-	case key.Matches(msg, m.keys.Up):
-		m.scroll--
-	case key.Matches(msg, m.keys.Down):
-		m.scroll++
 	case key.Matches(msg, m.keys.Approve) && m.canDecide():
-		m.notice, m.failure, m.scroll = "", "", 0
+		m.Top()
 		m.act.Open(m.approveSpec())
 	case key.Matches(msg, m.keys.Dismiss) && m.canDecide():
-		m.notice, m.failure, m.scroll = "", "", 0
+		m.Top()
 		m.act.Open(m.dismissSpec())
-	case key.Matches(msg, m.keys.Open) && m.loaded && m.d.shopOK:
-		return common.Open(m.d.mv.Shop)
+	case key.Matches(msg, m.keys.Open) && m.Loaded && m.D.shopOK:
+		return common.Open(m.D.mv.Shop)
 	case key.Matches(msg, m.keys.Refresh):
-		return m.fetch()
+		return m.Fetch()
 	}
 	return nil
 }
 
 // canDecide: an open match whose shop is still there.
 func (m *Review) canDecide() bool {
-	return m.loaded && m.d.shopOK && m.d.mv.Status == store.MatchOpen
+	return m.Loaded && m.D.shopOK && m.D.mv.Status == store.MatchOpen
 }
 
 func (m *Review) approveSpec() action.Spec {
-	s := m.d.shop
+	s := m.D.shop
 	mk, actor, id, title, now := m.c.Market, m.c.Actor, m.id, s.Title, s.PriceSats
 	price := func(text string) (int64, error) {
 		if strings.TrimSpace(text) == "" {
@@ -196,7 +155,7 @@ func (m *Review) approveSpec() action.Spec {
 }
 
 func (m *Review) dismissSpec() action.Spec {
-	s := m.d.shop
+	s := m.D.shop
 	mk, actor, id, title := m.c.Market, m.c.Actor, m.id, s.Title
 	return action.Spec{
 		Title:   "Dismiss this match",
@@ -217,26 +176,25 @@ func (m *Review) dismissSpec() action.Spec {
 
 // View renders the page, with the dialog under its head while one is open.
 func (m *Review) View() string {
-	st := m.c.Styles
-	switch {
-	case !m.loaded && m.err != nil:
-		return common.Block(st.Error.Render("✗ ")+common.ErrText(m.err)+"\n"+st.Muted.Render("r retries · esc goes back"), m.width, m.height)
-	case !m.loaded:
-		return common.Block(st.Muted.Render("loading match…"), m.width, m.height)
-	case m.act.Active():
-		m.scroll = 0
-		return common.Block(common.OverDialog(m.head(), m.act.View(m.width), m.height), m.width, m.height)
+	if v, waiting := m.Waiting(); waiting {
+		return v
 	}
-	return common.Scroll(st, m.head()+"\n\n"+m.body(), m.width, m.height, &m.scroll)
+	if m.act.Active() {
+		return m.Over(m.head(), m.act.View(m.Width()))
+	}
+	return m.Show(m.content())
 }
+
+// content is the whole page, head and body.
+func (m *Review) content() string { return m.head() + "\n\n" + m.body() }
 
 // head says what is reviewed: the match, the shop and, first of all, a
 // warning when the upload is older than the reference.
 func (m *Review) head() string {
-	st, mv := m.c.Styles, m.d.mv
+	st, mv := m.c.Styles, m.D.mv
 	lines := []string{st.Title.Render("Review match") + st.Muted.Render(fmt.Sprintf(" · %s · score %.2f · ", mv.Strength, mv.Score)) + m.statusWord(mv.Status)}
-	if m.d.shopOK {
-		s := m.d.shop
+	if m.D.shopOK {
+		s := m.D.shop
 		shop := st.Label.Render("shop ") + "“" + s.Title + "” · " + st.Price.Render(common.Sats(s.PriceSats)) + " · pays " + common.Party(s.Payee, m.c.Actor.ID)
 		switch {
 		case s.Frozen:
@@ -251,7 +209,7 @@ func (m *Review) head() string {
 	if mv.Evidence.PriorArt {
 		lines = append(lines, st.Warn.Render("⚠ PRIOR ART")+" the upload was first seen before your reference — make sure it is not the original")
 	}
-	return common.FitLines(strings.Join(lines, "\n"), m.width, -1)
+	return common.FitLines(strings.Join(lines, "\n"), m.Width(), -1)
 }
 
 // statusWord names a match status in capitals, coloured only as a second cue.
@@ -269,7 +227,7 @@ func (m *Review) statusWord(s string) string {
 // body is both files side by side, the evidence in numbers, whether a
 // claim is possible, and the action line.
 func (m *Review) body() string {
-	ev := m.d.mv.Evidence
+	ev := m.D.mv.Evidence
 	return m.sides() + "\n\n" +
 		m.field("evidence", fmt.Sprintf("%d shared chunks · %s matched", ev.Shared, common.Bytes(ev.MatchedBytes))+exact(ev)) + "\n" +
 		m.field("claim", m.eligibility()) + "\n\n" + m.actionLine()
@@ -288,7 +246,7 @@ func (m *Review) field(label, value string) string {
 
 // eligibility says beforehand what the market will check on approve.
 func (m *Review) eligibility() string {
-	st, mv := m.c.Styles, m.d.mv
+	st, mv := m.c.Styles, m.D.mv
 	need := fmt.Sprintf("%.0f%%", 100*market.MinClaimCoverage)
 	covers := common.Percent(mv.Evidence.UploadCovered)
 	switch {
@@ -302,18 +260,17 @@ func (m *Review) eligibility() string {
 
 // actionLine is what the last action did, or what can be done.
 func (m *Review) actionLine() string {
+	if said := m.act.Outcome(m.Width()); said != "" {
+		return said
+	}
 	st := m.c.Styles
 	switch {
-	case m.failure != "":
-		return st.Error.Render("✗ refused: ") + common.Wrap(m.failure, max(1, m.width-11))
-	case m.notice != "":
-		return st.OK.Render(common.Wrap(m.notice, m.width))
 	case m.canDecide():
 		return st.Muted.Render("a approves (you become the shop's payee) · d dismisses")
-	case m.d.mv.Status == store.MatchApproved:
+	case m.D.mv.Status == store.MatchApproved:
 		return st.Muted.Render("approved: the claim and its history are on the Claims tab")
 	}
-	return st.Muted.Render("this match is " + m.d.mv.Status)
+	return st.Muted.Render("this match is " + m.D.mv.Status)
 }
 
 // sideBySide is the narrowest body the two files are laid out next to
@@ -323,16 +280,16 @@ const sideBySide = 84
 // sides lays the reference and the shop file out in two columns, the
 // same facts on the same line, or one above the other when narrow.
 func (m *Review) sides() string {
-	st, ev, self := m.c.Styles, m.d.mv.Evidence, m.c.Actor.ID
-	wide := m.width >= sideBySide
-	colW := m.width
+	st, ev, self := m.c.Styles, m.D.mv.Evidence, m.c.Actor.ID
+	wide := m.Width() >= sideBySide
+	colW := m.Width()
 	if wide {
-		colW = (m.width - 3) / 2
+		colW = (m.Width() - 3) / 2
 	}
 	valW := max(1, colW-11)
 	uploader := ""
-	if m.d.shopOK {
-		uploader = " · uploaded by " + common.Party(m.d.shop.Uploader, self)
+	if m.D.shopOK {
+		uploader = " · uploaded by " + common.Party(m.D.shop.Uploader, self)
 	}
 	fileCovered := common.Percent(ev.FileCovered) + " of it"
 	if ev.Member != "" {
@@ -402,10 +359,10 @@ func (m *Review) ShortHelp() []key.Binding {
 	if m.canDecide() {
 		b = append(b, m.keys.Approve, m.keys.Dismiss)
 	}
-	if m.loaded && common.Scrollable(m.head()+"\n\n"+m.body(), m.height) {
+	if m.Loaded && m.Scrollable(m.content()) {
 		b = append(b, m.keys.Down)
 	}
-	if m.loaded && m.d.shopOK {
+	if m.Loaded && m.D.shopOK {
 		b = append(b, m.keys.Open)
 	}
 	return append(b, m.keys.Refresh)

@@ -7,14 +7,14 @@ package rights
 import (
 	"context"
 	"fmt"
-	"maps"
+	"slices"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/shopfile/shopfile/market"
 	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui/common"
-	"github.com/shopfile/shopfile/tui/components/list"
+	"github.com/shopfile/shopfile/tui/components/listpage"
 	"github.com/shopfile/shopfile/tui/keymap"
 )
 
@@ -24,32 +24,18 @@ type item struct {
 	title string
 }
 
-type loadedMsg struct {
-	seq    int
-	items  []item
-	titles map[string]string // titles looked up by this load
-	err    error
-}
-
 // Model is the queue. The market returns every match at once, open ones
 // strongest first then decided ones, so paging is local.
 type Model struct {
-	c      *common.Common
-	keys   keymap.Rights
-	list   list.Model[item]
-	all    []item
-	titles map[string]string // shop id → title, kept across loads
-	loaded bool
-	seq    int
-	err    error
-	width  int
-	height int
+	c    *common.Common
+	keys keymap.Rights
+	list *listpage.Model[item]
 }
 
 // New returns the page.
 func New(c *common.Common) *Model {
-	m := &Model{c: c, keys: keymap.NewRights(), titles: map[string]string{}}
-	m.list = list.New(c.Styles, m.row)
+	m := &Model{c: c, keys: keymap.NewRights()}
+	m.list = listpage.New(c, "match", "matches", m.row, heads)
 	return m
 }
 
@@ -62,67 +48,34 @@ func (m *Model) Activate() tea.Cmd { return m.fetch() }
 // Typing: the page has no input.
 func (m *Model) Typing() bool { return false }
 
-// SetSize sets the body size: a title line, the column heads, the rows
-// and the position line.
+// SetSize sets the body size.
 func (m *Model) SetSize(w, h int) tea.Cmd {
-	m.width, m.height = w, h
-	m.list.SetSize(w, h-3)
-	m.page()
+	m.list.SetSize(w, h)
 	return nil
 }
 
 func (m *Model) fetch() tea.Cmd {
-	m.seq++
-	seq, mk, actor, known := m.seq, m.c.Market, m.c.Actor, maps.Clone(m.titles)
-	return common.Load(m.c.Ctx, func(ctx context.Context) (loadedMsg, error) {
+	mk, actor := m.c.Market, m.c.Actor
+	return m.list.Fetch(func(ctx context.Context, titles *listpage.Titles) ([]item, error) {
 		ms, err := mk.Matches(ctx, actor, "")
 		if err != nil {
-			return loadedMsg{}, err
+			return nil, err
 		}
-		out := loadedMsg{titles: map[string]string{}}
+		var items []item
 		for _, mv := range ms {
-			title, ok := known[mv.Shop]
-			if !ok {
-				title, ok = out.titles[mv.Shop]
-			}
-			if !ok {
-				title = mv.Evidence.FileName // the shop is gone: its file name will do
-				if s, err := mk.Show(ctx, actor, mv.Shop); err == nil {
-					title = s.Title
-				}
-				out.titles[mv.Shop] = title
-			}
-			out.items = append(out.items, item{m: mv, title: title})
+			// A shop that is gone: its file name will do.
+			items = append(items, item{m: mv, title: titles.Of(ctx, mv.Shop, mv.Evidence.FileName)})
 		}
-		return out, nil
-	}, func(l loadedMsg, err error) tea.Msg {
-		l.seq, l.err = seq, err
-		return l
+		return items, nil
 	})
-}
-
-// page hands the list the slice holding its selection.
-func (m *Model) page() {
-	if !m.loaded {
-		return
-	}
-	off := min(m.list.WantOffset(), len(m.all))
-	end := min(len(m.all), off+m.list.PageSize())
-	m.list.SetPage(m.all[off:end], off, len(m.all))
 }
 
 // Update handles keys and answers.
 func (m *Model) Update(msg tea.Msg) tea.Cmd {
+	if m.list.Update(msg) {
+		return nil
+	}
 	switch msg := msg.(type) {
-	case loadedMsg:
-		if msg.seq == m.seq {
-			m.err = msg.err
-			if msg.err == nil {
-				maps.Copy(m.titles, msg.titles)
-				m.all, m.loaded = msg.items, true
-				m.page()
-			}
-		}
 	case common.ShopChangedMsg:
 		if m.shows(msg.ID) { // decided elsewhere (a command, another session)
 			return m.fetch()
@@ -134,21 +87,10 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 }
 
 func (m *Model) shows(shop string) bool {
-	for _, it := range m.all {
-		if it.m.Shop == shop {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(m.list.All(), func(it item) bool { return it.m.Shop == shop })
 }
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
-	if handled, fetch := m.list.Update(msg); handled {
-		if fetch {
-			m.page()
-		}
-		return nil
-	}
 	switch {
 	case key.Matches(msg, m.keys.Review):
 		if it, ok := m.list.Selected(); ok {
@@ -193,64 +135,33 @@ func (m *Model) row(it item, w int) string {
 	return line
 }
 
-func (m *Model) heads() string {
-	refW, shopW, wide := columns(max(1, m.width-len([]rune(list.Glyph))))
+// heads names the columns of rows w cells wide.
+func heads(w int) string {
+	refW, shopW, wide := columns(w)
 	line := "score " + common.PadRight("strength", 8) + "  "
 	if wide {
 		line += common.PadLeft("upload", 6) + "  " + common.PadRight("reference", refW) + "  "
 	}
-	line += common.PadRight("shop", shopW) + "  " + common.PadLeft("status", 9)
-	return m.c.Styles.Label.Render("  " + line)
+	return line + common.PadRight("shop", shopW) + "  " + common.PadLeft("status", 9)
 }
 
 // View renders the title, the queue and its position.
 func (m *Model) View() string {
 	st := m.c.Styles
 	title := st.Title.Render("Matches of your references") + st.Muted.Render(" · open first, strongest first")
-	var body string
-	switch {
-	case !m.loaded && m.err != nil:
-		body = st.Error.Render("✗ ") + common.ErrText(m.err) + st.Muted.Render(" — r retries")
-	case !m.loaded:
-		body = st.Muted.Render("loading matches…")
-	case len(m.all) == 0:
-		body = st.Muted.Render(common.Wrap("no matches yet — register reference content and every shop file is compared with it:", m.width)) +
-			"\n  " + st.Command.Render(m.c.Dial+" ref add NAME < FILE")
-	default:
-		return common.Block(title, m.width, 1) + "\n" + common.Truncate(m.heads(), m.width) + "\n" +
-			common.Block(m.list.View(), m.width, m.height-3) + "\n" + m.status()
-	}
-	return common.Block(title, m.width, 1) + "\n\n" + common.Block(body, m.width, m.height-3) + "\n" + m.status()
-}
-
-func (m *Model) status() string {
-	st := m.c.Styles
-	if m.err != nil && m.loaded {
-		return common.Truncate(st.Error.Render("error: ")+common.ErrText(m.err)+st.Muted.Render(" — r retries"), m.width)
-	}
-	if !m.loaded || len(m.all) == 0 {
-		return ""
-	}
+	empty := st.Muted.Render(common.Wrap("no matches yet — register reference content and every shop file is compared with it:", m.list.Width())) +
+		"\n  " + st.Command.Render(m.c.Dial+" ref add NAME < FILE")
 	open := 0
-	for _, it := range m.all {
+	for _, it := range m.list.All() {
 		if it.m.Status == store.MatchOpen {
 			open++
 		}
 	}
-	return common.Truncate(st.Muted.Render(fmt.Sprintf("%s · %d open", m.list.PositionOf("match", "matches"), open)), m.width)
+	return m.list.View(title, empty, fmt.Sprintf(" · %d open", open))
 }
 
 // ShortHelp lists the keys that work now.
-func (m *Model) ShortHelp() []key.Binding {
-	var b []key.Binding
-	if _, ok := m.list.Selected(); ok {
-		b = append(b, m.keys.Review, m.list.Keys.Up, m.list.Keys.Down)
-	}
-	return append(b, m.keys.Refresh)
-}
+func (m *Model) ShortHelp() []key.Binding { return m.list.ShortHelp(m.keys.Review, m.keys.Refresh) }
 
 // FullHelp lists every key of the page.
-func (m *Model) FullHelp() [][]key.Binding {
-	l := m.list.Keys
-	return [][]key.Binding{{l.Up, l.Down, l.First, l.Last}, {l.PrevPage, l.NextPage}, {m.keys.Review, m.keys.Refresh}}
-}
+func (m *Model) FullHelp() [][]key.Binding { return m.list.FullHelp(m.keys.Review, m.keys.Refresh) }

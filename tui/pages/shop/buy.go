@@ -43,9 +43,10 @@ type boughtMsg struct {
 }
 
 func (m *Model) openBuy() {
-	m.notice, m.scroll = "", 0
-	m.buy = &buyDialog{keys: keymap.NewDialog(), key: m.c.Market.NewPurchaseKey(), title: m.d.shop.Title,
-		price: m.d.shop.PriceSats, balance: m.d.balance}
+	m.notice = ""
+	m.Top()
+	m.buy = &buyDialog{keys: keymap.NewDialog(), key: m.c.Market.NewPurchaseKey(), title: m.D.shop.Title,
+		price: m.D.shop.PriceSats, balance: m.D.balance}
 }
 
 func (m *Model) dialogKey(msg tea.KeyMsg) tea.Cmd {
@@ -55,7 +56,8 @@ func (m *Model) dialogKey(msg tea.KeyMsg) tea.Cmd {
 		return nil // the answer is on its way; nothing may start a second buy
 	case paid:
 		if key.Matches(msg, d.keys.Close) {
-			m.buy, m.scroll = nil, 0
+			m.buy = nil
+			m.Top()
 		}
 		return nil
 	}
@@ -82,14 +84,14 @@ func (m *Model) bought(msg boughtMsg) tea.Cmd {
 	if msg.err != nil {
 		d.state, d.err = failed, msg.err
 		if errors.Is(msg.err, store.ErrPriceAboveMax) {
-			return m.fetch() // show the new price behind the dialog
+			return m.Fetch() // show the new price behind the dialog
 		}
 		return nil
 	}
 	d.state, d.receipt = paid, msg.p
-	m.d.owned = true
+	m.D.owned = true
 	bal := msg.p.BalanceSats
-	return tea.Batch(m.fetch(), func() tea.Msg { return common.BalanceMsg{Sats: bal} })
+	return tea.Batch(m.Fetch(), func() tea.Msg { return common.BalanceMsg{Sats: bal} })
 }
 
 func (d *buyDialog) help() []key.Binding {
@@ -106,7 +108,7 @@ func (d *buyDialog) help() []key.Binding {
 
 func (d *buyDialog) view(m *Model) string {
 	st := m.c.Styles
-	w := max(20, min(m.width, 100))
+	w := max(20, min(m.Width(), 100))
 	var body string
 	switch d.state {
 	case paid:
@@ -159,6 +161,6 @@ func (d *buyDialog) receiptView(m *Model, width int) string {
 	if p.Existing {
 		head = st.OK.Render("✓ ALREADY YOURS") + " nothing was charged"
 	}
-	return head + "\n" + st.Label.Render("purchase ") + p.ID + "\n\n" + commands(m.c, m.d.shop, width) +
+	return head + "\n" + st.Label.Render("purchase ") + p.ID + "\n\n" + commands(m.c, m.D.shop, width) +
 		"\n\n" + st.Muted.Render("esc closes")
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/shopfile/shopfile/market"
+	"github.com/shopfile/shopfile/store"
 	"github.com/shopfile/shopfile/tui/common"
+	"github.com/shopfile/shopfile/tui/components/detail"
 	"github.com/shopfile/shopfile/tui/components/reprice"
 	"github.com/shopfile/shopfile/tui/keymap"
 )
@@ -22,58 +24,33 @@ type details struct {
 	balance int64
 }
 
-type loadedMsg struct {
-	from *Model
-	seq  int
-	d    details
-	err  error
-}
-
-// Model is the shop page.
+// Model is the shop page. Loading, scrolling and Init, Activate and
+// SetSize come from detail.Model.
 type Model struct {
+	*detail.Model[details]
 	c       *common.Common
 	keys    keymap.Shop
 	back    key.Binding
 	id      string
-	d       details
-	loaded  bool
-	seq     int
-	err     error
 	notice  string
 	buy     *buyDialog
 	reprice *reprice.Model
-	scroll  int
-	width   int
-	height  int
 }
 
 // New returns the page of shop id; Init loads it.
 func New(c *common.Common, id string) *Model {
-	return &Model{c: c, keys: keymap.NewShop(), back: keymap.NewGlobal().Back, id: id, reprice: reprice.New(c)}
+	return &Model{Model: detail.New(c, "shop", load(id)), c: c, keys: keymap.NewShop(), back: keymap.NewGlobal().Back,
+		id: id, reprice: reprice.New(c)}
 }
 
 // ID is the shop shown.
 func (m *Model) ID() string { return m.id }
 
-// Init loads the shop.
-func (m *Model) Init() tea.Cmd { return m.fetch() }
-
-// Activate refreshes it.
-func (m *Model) Activate() tea.Cmd { return m.fetch() }
-
 // Typing reports whether the price input has the keyboard.
 func (m *Model) Typing() bool { return m.reprice.Typing() }
 
-// SetSize sets the body size.
-func (m *Model) SetSize(w, h int) tea.Cmd {
-	m.width, m.height = w, h
-	return nil
-}
-
-func (m *Model) fetch() tea.Cmd {
-	m.seq++
-	seq, mk, actor, id := m.seq, m.c.Market, m.c.Actor, m.id
-	return common.Load(m.c.Ctx, func(ctx context.Context) (details, error) {
+func load(id string) detail.LoadFunc[details] {
+	return func(ctx context.Context, mk *market.Market, actor *store.Account) (details, error) {
 		var d details
 		var err error
 		if d.shop, err = mk.Show(ctx, actor, id); err != nil {
@@ -84,7 +61,7 @@ func (m *Model) fetch() tea.Cmd {
 		}
 		d.balance, err = mk.Balance(ctx, actor)
 		return d, err
-	}, func(d details, err error) tea.Msg { return loadedMsg{from: m, seq: seq, d: d, err: err} })
+	}
 }
 
 // Update handles keys and answers.
@@ -92,24 +69,20 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 	if cmd, res := m.reprice.Update(msg); res.Saved || res.Cancelled || cmd != nil {
 		return m.afterReprice(cmd, res)
 	}
+	if m.Take(msg) {
+		return nil
+	}
 	switch msg := msg.(type) {
-	case loadedMsg:
-		if msg.from == m && msg.seq == m.seq {
-			m.err = msg.err
-			if msg.err == nil {
-				m.d, m.loaded = msg.d, true
-			}
-		}
 	case boughtMsg:
 		if m.buy != nil && msg.key == m.buy.key {
 			return m.bought(msg)
 		}
 	case common.ShopChangedMsg:
 		if msg.ID == m.id {
-			return m.fetch()
+			return m.Fetch()
 		}
 	case common.WalletChangedMsg:
-		return m.fetch()
+		return m.Fetch()
 	case tea.KeyMsg:
 		return m.key(msg)
 	}
@@ -118,23 +91,15 @@ func (m *Model) Update(msg tea.Msg) tea.Cmd {
 
 func (m *Model) afterReprice(cmd tea.Cmd, res reprice.Result) tea.Cmd {
 	if res.Saved {
-		m.d.shop.PriceSats = res.Shop.PriceSats
+		m.D.shop.PriceSats = res.Shop.PriceSats
 		m.notice = "✓ price is now " + common.Sats(res.Shop.PriceSats)
 	}
 	return cmd
 }
 
 func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
-	if m.reprice.Active() {
-		return nil // the form had the key
-	}
-	switch {
-	case key.Matches(msg, m.keys.Up):
-		m.scroll--
-		return nil
-	case key.Matches(msg, m.keys.Down):
-		m.scroll++
-		return nil
+	if m.reprice.Active() || m.Scroll(msg, m.keys.Scroll) {
+		return nil // the form had the key, or it scrolled
 	}
 	if m.buy != nil {
 		return m.dialogKey(msg)
@@ -146,44 +111,41 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		m.openBuy()
 	case key.Matches(msg, m.keys.Reprice) && m.canReprice():
 		m.notice = ""
-		m.reprice.Open(m.d.shop)
+		m.reprice.Open(m.D.shop)
 	case key.Matches(msg, m.keys.Refresh):
-		return m.fetch()
+		return m.Fetch()
 	}
 	return nil
 }
 
 func (m *Model) canBuy() bool {
-	return m.loaded && !m.d.owned && m.d.shop.Payee != m.c.Actor.ID
+	return m.Loaded && !m.D.owned && m.D.shop.Payee != m.c.Actor.ID
 }
 
 // canReprice: only the payee may, and not while a dispute froze the price.
 func (m *Model) canReprice() bool {
-	return m.loaded && m.d.shop.Payee == m.c.Actor.ID && !m.d.shop.Frozen
+	return m.Loaded && m.D.shop.Payee == m.c.Actor.ID && !m.D.shop.Frozen
 }
 
 // View renders the page, or the buy dialog over it.
 func (m *Model) View() string {
-	st := m.c.Styles
-	switch {
-	case m.buy != nil:
-		return common.Scroll(st, m.buy.view(m), m.width, m.height, &m.scroll)
-	case !m.loaded && m.err != nil:
-		return common.Block(st.Error.Render("✗ ")+common.ErrText(m.err)+"\n"+st.Muted.Render("r retries · esc goes back"), m.width, m.height)
-	case !m.loaded:
-		return common.Block(st.Muted.Render("loading shop…"), m.width, m.height)
+	if m.buy != nil {
+		return m.Show(m.buy.view(m))
 	}
-	return common.Scroll(st, m.details(), m.width, m.height, &m.scroll)
+	if v, waiting := m.Waiting(); waiting {
+		return v
+	}
+	return m.Show(m.details())
 }
 
 // details puts what a visitor acts on first (price, ownership and the
 // action), then the facts, so a short terminal shows what matters.
 func (m *Model) details() string {
-	st, s := m.c.Styles, m.d.shop
+	st, s := m.c.Styles, m.D.shop
 	var b strings.Builder
 	b.WriteString(st.Title.Render(s.Title) + "\n")
 	if s.Description != "" {
-		b.WriteString(common.Wrap(s.Description, m.width) + "\n")
+		b.WriteString(common.Wrap(s.Description, m.Width()) + "\n")
 	}
 	b.WriteString("\n")
 	field := func(name, value string) {
@@ -202,7 +164,7 @@ func (m *Model) details() string {
 }
 
 func (m *Model) priceText() string {
-	st, s := m.c.Styles, m.d.shop
+	st, s := m.c.Styles, m.D.shop
 	price := st.Price.Render(common.Sats(s.PriceSats))
 	if s.Frozen {
 		price += st.Warn.Render("  FROZEN") + st.Muted.Render(" (a claim is disputed)")
@@ -213,7 +175,7 @@ func (m *Model) priceText() string {
 // claimText marks a shop whose payments a rights holder took over, live:
 // the page refetches when the market says the shop changed.
 func (m *Model) claimText() string {
-	st, s := m.c.Styles, m.d.shop
+	st, s := m.c.Styles, m.D.shop
 	switch {
 	case s.Frozen:
 		return st.Warn.Render("⚑ DISPUTED — price frozen") + " new sales are held in escrow until an admin decides"
@@ -224,14 +186,14 @@ func (m *Model) claimText() string {
 }
 
 func (m *Model) facts() [][2]string {
-	s, self := m.d.shop, m.c.Actor.ID
+	s, self := m.D.shop, m.c.Actor.ID
 	return [][2]string{
 		{"size", fmt.Sprintf("%s (%s bytes)", common.Bytes(s.Size), common.Thousands(s.Size))},
 		{"file", s.Name},
 		{"payee", common.Party(s.Payee, self)},
 		{"uploader", common.Party(s.Uploader, self)},
 		{"sales", common.Thousands(s.Sales)},
-		{"content", common.Truncate(s.ContentID, max(8, m.width-11))},
+		{"content", common.Truncate(s.ContentID, max(8, m.Width()-11))},
 		{"shop", s.ID},
 	}
 }
@@ -239,9 +201,9 @@ func (m *Model) facts() [][2]string {
 func (m *Model) ownership() string {
 	st := m.c.Styles
 	switch {
-	case m.d.shop.Payee == m.c.Actor.ID:
+	case m.D.shop.Payee == m.c.Actor.ID:
 		return st.OK.Render("✓ PAYEE") + " you are paid for it"
-	case m.d.owned:
+	case m.D.owned:
 		return st.OK.Render("✓ OWNED") + " you may get it"
 	}
 	return st.Muted.Render("not owned")
@@ -253,18 +215,18 @@ func (m *Model) action() string {
 	st := m.c.Styles
 	switch {
 	case m.reprice.Active():
-		return m.reprice.View(m.width)
-	case m.err != nil:
-		return st.Error.Render("✗ ") + common.ErrText(m.err)
+		return m.reprice.View(m.Width())
+	case m.Err != nil:
+		return st.Error.Render("✗ ") + common.ErrText(m.Err)
 	}
 	out := ""
 	if m.notice != "" {
 		out = st.OK.Render(m.notice) + "\n"
 	}
-	if m.d.owned {
-		return out + commands(m.c, m.d.shop, m.width)
+	if m.D.owned {
+		return out + commands(m.c, m.D.shop, m.Width())
 	}
-	return out + st.Muted.Render("b buys it for ") + st.Price.Render(common.Sats(m.d.shop.PriceSats))
+	return out + st.Muted.Render("b buys it for ") + st.Price.Render(common.Sats(m.D.shop.PriceSats))
 }
 
 // commands renders how to get the file.
@@ -281,7 +243,7 @@ func (m *Model) ShortHelp() []key.Binding {
 		return m.reprice.ShortHelp()
 	}
 	b := []key.Binding{m.back}
-	if m.loaded && common.Scrollable(m.details(), m.height) {
+	if m.Loaded && m.Scrollable(m.details()) {
 		b = append(b, m.keys.Down)
 	}
 	if m.canBuy() {
