@@ -221,40 +221,58 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// soft-serve spends ~1.2 ms of CPU per second on each idle TUI session.
-// An idle session here draws nothing and costs a small fraction of that.
-func TestIdleTUISessionsCostLittle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for seconds")
-	}
+// openIdleTUIs opens n TUI sessions and waits until each has drawn its
+// first frame and its loads have settled.
+func openIdleTUIs(t testing.TB, n int) []*tuiClient {
 	s := sshtest.Start(t, sshtest.Options{})
 	k := sshtest.NewKey(t, "k")
-	const n = 30
 	var clients []*tuiClient
 	for i := 0; i < n; i++ {
-		c := openTUI(t, s, k, nil)
-		clients = append(clients, c)
+		clients = append(clients, openTUI(t, s, k, nil))
 	}
 	for _, c := range clients {
 		c.waitFirstFrame(t)
-		defer c.conn.Close()
+		t.Cleanup(func() { c.conn.Close() })
 	}
 	time.Sleep(500 * time.Millisecond) // let loads settle
-	before := make([]int, n)
+	return clients
+}
+
+// An idle TUI draws nothing: frames are sent on change, never on a ticker
+// (what makes an idle session cheap; BenchmarkIdleTUISession measures it).
+func TestIdleTUISessionsDrawNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("watches idle sessions for a second")
+	}
+	clients := openIdleTUIs(t, 10)
+	before := make([]int, len(clients))
 	for i, c := range clients {
 		before[i] = len(c.output())
 	}
-	const window = 3 * time.Second
-	start := cpuTime()
-	time.Sleep(window)
-	perSession := float64(cpuTime()-start) / float64(time.Millisecond) / window.Seconds() / n
-	t.Logf("idle TUI session: %.3f ms CPU per second (soft-serve v0.8.5: ~1.2)", perSession)
+	time.Sleep(time.Second)
 	for i, c := range clients {
 		if len(c.output()) != before[i] {
 			t.Fatalf("an idle session kept drawing: %d bytes", len(c.output())-before[i])
 		}
 	}
-	if perSession > 0.3 {
-		t.Fatalf("idle session costs %.3f ms/s, want < 0.3 (a quarter of soft-serve's)", perSession)
+}
+
+// BenchmarkIdleTUISession reports the process's CPU time per idle TUI
+// session and second of wall time (soft-serve v0.8.5 was noted at ~1.2
+// ms/s on this machine class; not measured here, so only a pointer).
+//
+//	go test -run '^$' -bench IdleTUISession -benchtime 3x ./ssh
+func BenchmarkIdleTUISession(b *testing.B) {
+	const n = 30
+	openIdleTUIs(b, n)
+	const window = time.Second
+	b.ResetTimer()
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		start := cpuTime()
+		time.Sleep(window)
+		cpu += cpuTime() - start
 	}
+	perSession := float64(cpu) / float64(time.Millisecond) / (window.Seconds() * float64(b.N)) / n
+	b.ReportMetric(perSession, "cpu-ms/s/session")
 }
