@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/shopfile/shopfile/fingerprint"
@@ -192,7 +194,7 @@ func (m *Market) matchRef(ctx context.Context, ref *store.Ref, p *fingerprint.Pr
 		return nil, err
 	}
 	var out []MatchView
-	for id := range cands {
+	for _, id := range slices.Sorted(maps.Keys(cands)) { // file order: the whole file, then its members
 		f, err := m.st.FPFile(ctx, id)
 		if err != nil {
 			return nil, storeErr(err, "match reference")

@@ -2,16 +2,14 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/shopfile/shopfile/store"
-	"github.com/shopfile/shopfile/store/sqlstore"
 	"github.com/spf13/cobra"
 )
 
 func adminCmd() *cobra.Command {
 	admin := &cobra.Command{Use: "admin", Short: "operator commands"}
-	var data string
+	var data, dbDriver, dbDSN string
 	grant := &cobra.Command{
 		Use:   "grant ROLE KEY --data DIR",
 		Short: "grant rights-holder, admin or signer to a public key file or a SHA256: fingerprint",
@@ -30,7 +28,7 @@ func adminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := sqlstore.OpenSQLite(cmd.Context(), filepath.Join(data, "shop.db"))
+			st, err := openStore(cmd.Context(), dbDriver, dbDSN, data)
 			if err != nil {
 				return err
 			}
@@ -43,6 +41,8 @@ func adminCmd() *cobra.Command {
 		},
 	}
 	grant.Flags().StringVar(&data, "data", "./data", "the shop's data directory")
+	grant.Flags().StringVar(&dbDriver, "db-driver", "sqlite", "sqlite or postgres")
+	grant.Flags().StringVar(&dbDSN, "db-dsn", "", "PostgreSQL connection string")
 	admin.AddCommand(grant)
 	return admin
 }

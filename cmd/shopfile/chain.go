@@ -86,8 +86,12 @@ func setupChain(ctx context.Context, c *serveConfig, st *sqlstore.DB, events *ma
 			return nil, nil, err
 		}
 	}
+	var leader market.Elector
+	if st.Shared() {
+		leader = st
+	}
 	dep, err := market.NewDeposits(ctx, st, market.DepositsConfig{Network: c.chain, Deriver: deriver, Source: client,
-		Params: params, Confirmations: c.confirmations, Events: events, Logger: logger})
+		Params: params, Confirmations: c.confirmations, Events: events, Logger: logger, Leader: leader})
 	if err != nil {
 		client.Close()
 		stop()

@@ -22,7 +22,6 @@ import (
 	"github.com/shopfile/shopfile/market/web"
 	shopssh "github.com/shopfile/shopfile/ssh"
 	"github.com/shopfile/shopfile/store/blob"
-	"github.com/shopfile/shopfile/store/sqlstore"
 	"github.com/shopfile/shopfile/tui"
 	"github.com/spf13/cobra"
 	gossh "golang.org/x/crypto/ssh"
@@ -118,20 +117,20 @@ func serve(parent context.Context, c serveConfig) error {
 			return err
 		}
 	}
-	if c.dbDriver != "sqlite" {
-		return exitError{2, fmt.Errorf("--db-driver %q: only sqlite is available in this build", c.dbDriver)}
-	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(c.data, "shop.db"))
+	st, err := openStore(ctx, c.dbDriver, c.dbDSN, c.data)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if st.Shared() {
+		logger.Info("database", "driver", st.Driver(), "note", "servers sharing it must share --data too")
+	}
 	hostKey, err := keys.HostKey(filepath.Join(c.data, "ssh", "host_ed25519"))
 	if err != nil {
 		return err
@@ -166,6 +165,11 @@ func serve(parent context.Context, c serveConfig) error {
 	}
 
 	hub := market.NewHub()
+	if st.Shared() {
+		// Other servers' events (a claim approved there) reach the
+		// sessions here, and ours reach theirs.
+		hub.Connect(ctx, st)
+	}
 	side, stopChain, err := setupChain(ctx, &c, st, hub, logger.WithPrefix("chain"))
 	if err != nil {
 		return exitError{2, err}
@@ -208,8 +212,9 @@ func serve(parent context.Context, c serveConfig) error {
 		fmt.Fprintf(os.Stderr, "http listening on %s (%s)\n", httpLn.Addr(), httpURL)
 	}
 	if side != nil {
-		go func() { _ = side.deposits.Run(ctx) }()
-		go func() { _ = side.payouts.Run(ctx) }()
+		// On PostgreSQL one server at a time follows the chain and runs
+		// the payout loop (an advisory lock); on SQLite this one always.
+		go func() { _ = side.deposits.Run(ctx, side.payouts.Run) }()
 		if side.devNode {
 			if err := startDevPayouts(ctx, &c, m, ln.Addr(), hostKey.PublicKey(), side.client, side.payouts, logger.WithPrefix("regtest")); err != nil {
 				logger.Warn("regtest signer", "err", err)

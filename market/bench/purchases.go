@@ -22,7 +22,9 @@ type Options struct {
 	Shops    int           // catalogue size; 0: Accounts/100, at least 100
 	Duration time.Duration // the measured run
 	Baseline time.Duration // the one-buyer baseline; 0: Duration/6, 2 s to 5 s
-	DataDir  string        // a fresh directory for the database
+	DataDir  string        // a fresh directory for the database (and keys)
+	DBDriver string        // "sqlite" (default) or "postgres"
+	DBDSN    string        // postgres: a server where the bench creates (and then drops) a database
 	MaxBatch int           // the ledger's batch cap; 0: its default
 	FeeBps   int64         // platform fee; 0: 500 (5%)
 	// CPUProfile, when set, receives a pprof CPU profile of the measured run.
@@ -55,6 +57,7 @@ type Result struct {
 	Buyers          int     `json:"buyers"`
 	Accounts        int     `json:"accounts"`
 	Durable         bool    `json:"durable"`
+	Driver          string  `json:"db_driver"`
 
 	Ratio           float64 `json:"ratio"` // purchases_per_sec / baseline_per_sec
 	Shops           int     `json:"shops"`
@@ -74,7 +77,7 @@ func Purchases(ctx context.Context, o Options) (Result, error) {
 	if o.Buyers < 1 || o.Duration <= 0 {
 		return Result{}, fmt.Errorf("need at least one buyer and a positive duration")
 	}
-	w, err := openWorld(ctx, worldOptions{dir: o.DataDir, accounts: o.Accounts, shops: o.Shops, maxBatch: o.MaxBatch,
+	w, err := openWorld(ctx, worldOptions{dir: o.DataDir, dbDriver: o.DBDriver, dbDSN: o.DBDSN, accounts: o.Accounts, shops: o.Shops, maxBatch: o.MaxBatch,
 		feeBps: o.FeeBps, log: o.Log})
 	if err != nil {
 		return Result{}, err
@@ -106,7 +109,7 @@ func Purchases(ctx context.Context, o Options) (Result, error) {
 	res := Result{
 		PurchasesPerSec: run.rate(), BaselinePerSec: base.rate(),
 		P50ms: ms(run.hist.quantile(0.5)), P99ms: ms(run.hist.quantile(0.99)), Maxms: ms(run.hist.max),
-		MeanBatch: run.meanBatch, Buyers: o.Buyers, Accounts: o.Accounts, Durable: true,
+		MeanBatch: run.meanBatch, Buyers: o.Buyers, Accounts: o.Accounts, Durable: true, Driver: w.st.Driver(),
 		Shops: len(w.shops), Purchases: run.hist.n, Seconds: run.elapsed.Seconds(),
 		BaselineP50ms: ms(base.hist.quantile(0.5)), BusyRetries: run.busy,
 		CPUPerPurchase: float64(run.cpu.Microseconds()) / float64(max(run.hist.n, 1)),

@@ -38,11 +38,13 @@ import (
 // refusal for insufficient funds is a bug the checks report.
 const seedFunds = 1_000_000_000_000
 
-// world is a real shop on disk: SQLite whose WAL is fsynced before any acknowledgement, the ledger
-// writer and the market, seeded with funded accounts and a catalogue.
+// world is a real shop on disk: SQLite whose WAL is fsynced before any acknowledgement (or a fresh
+// PostgreSQL database, durable at COMMIT), the ledger writer and the market, seeded with funded
+// accounts and a catalogue.
 type world struct {
 	dir    string
 	st     *sqlstore.DB
+	drop   func() error // drops the PostgreSQL database made for the run
 	led    *ledger.Ledger
 	m      *market.Market
 	host   gossh.Signer
@@ -67,6 +69,8 @@ type worldOptions struct {
 	maxBatch int
 	feeBps   int64
 	log      io.Writer
+	dbDriver string // "" or "sqlite": SQLite in dir; "postgres": a fresh database on the server dbDSN names
+	dbDSN    string
 }
 
 // openWorld creates the shop in dir, which must not hold one already.
@@ -80,15 +84,11 @@ func openWorld(ctx context.Context, o worldOptions) (*world, error) {
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	dbPath := filepath.Join(o.dir, "shop.db")
-	if _, err := os.Stat(dbPath); err == nil {
-		return nil, fmt.Errorf("%s already exists: the bench needs a fresh data directory", dbPath)
-	}
-	st, err := sqlstore.OpenSQLite(ctx, dbPath)
+	st, drop, err := openBenchStore(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	w := &world{dir: o.dir, st: st, feeBps: o.feeBps}
+	w := &world{dir: o.dir, st: st, drop: drop, feeBps: o.feeBps}
 	if err := w.build(ctx, o); err != nil {
 		w.close()
 		return nil, err
@@ -128,12 +128,44 @@ func (w *world) build(ctx context.Context, o worldOptions) error {
 	return err
 }
 
-// close stops the writer and closes the database (the data stays).
+// openBenchStore opens a fresh database: SQLite in the data directory, or
+// a database of its own (dropped afterwards) on a PostgreSQL server.
+func openBenchStore(ctx context.Context, o worldOptions) (*sqlstore.DB, func() error, error) {
+	switch o.dbDriver {
+	case "", "sqlite":
+		dbPath := filepath.Join(o.dir, "shop.db")
+		if _, err := os.Stat(dbPath); err == nil {
+			return nil, nil, fmt.Errorf("%s already exists: the bench needs a fresh data directory", dbPath)
+		}
+		st, err := sqlstore.OpenSQLite(ctx, dbPath)
+		return st, nil, err
+	case "postgres":
+		if o.dbDSN == "" {
+			return nil, nil, errors.New("--db-driver postgres needs --db-dsn (a server where the bench may create a database)")
+		}
+		dsn, drop, err := sqlstore.TempDatabase(ctx, o.dbDSN, "shopfile_bench")
+		if err != nil {
+			return nil, nil, err
+		}
+		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		if err != nil {
+			return nil, nil, errors.Join(err, drop())
+		}
+		return st, drop, nil
+	}
+	return nil, nil, fmt.Errorf("--db-driver %q: want sqlite or postgres", o.dbDriver)
+}
+
+// close stops the writer and closes the database (SQLite's data stays; a
+// PostgreSQL database made for the run is dropped).
 func (w *world) close() {
 	if w.led != nil {
 		_ = w.led.Close()
 	}
 	_ = w.st.Close()
+	if w.drop != nil {
+		_ = w.drop()
+	}
 }
 
 // BenchKey derives the i-th synthetic account key. Nobody holds its

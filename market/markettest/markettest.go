@@ -1,14 +1,22 @@
 // Package markettest builds a real market for tests: SQLite in a temp dir,
 // the real ledger writer, real keys and blobs. Nothing is faked.
+//
+// With SHOPFILE_TEST_DB=postgres the same tests run on PostgreSQL: every
+// market gets a database of its own, created on the server
+// SHOPFILE_TEST_PG_DSN names and dropped when the test ends. Its DSN is
+// kept in the data directory (pg.dsn), so a market reopened on the same
+// directory (a restart) finds the same database.
 package markettest
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/log"
@@ -30,6 +38,7 @@ type Env struct {
 	Host    ssh.Signer
 	DataDir string
 	closed  bool
+	drop    func() error // drops a PostgreSQL database made for this env
 }
 
 // Options tune the market.
@@ -49,40 +58,120 @@ func New(t testing.TB, o Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := e.Drop(); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
 	t.Cleanup(e.Close)
 	return e
 }
 
-// Open builds a market without a testing.TB (for benchmarks and tools).
+// Environment variables that choose the tests' database.
+const (
+	EnvDB    = "SHOPFILE_TEST_DB"     // "sqlite" (default) or "postgres"
+	EnvPGDSN = "SHOPFILE_TEST_PG_DSN" // a PostgreSQL server whose role may create databases
+)
+
+// Driver is the database the tests run on: "sqlite" or "postgres".
+func Driver() string {
+	if strings.EqualFold(os.Getenv(EnvDB), "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// OpenStore opens the store of data directory dir on the tests' driver. On
+// PostgreSQL it creates a fresh database the first time (drop, when not
+// nil, removes it) and reopens it later.
+func OpenStore(ctx context.Context, dir string) (st *sqlstore.DB, drop func() error, err error) {
+	if Driver() != "postgres" {
+		st, err = sqlstore.OpenSQLite(ctx, filepath.Join(dir, "shop.db"))
+		return st, nil, err
+	}
+	dsnFile := filepath.Join(dir, "pg.dsn")
+	if b, err := os.ReadFile(dsnFile); err == nil {
+		st, err = sqlstore.OpenPostgres(ctx, strings.TrimSpace(string(b)))
+		return st, nil, err
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, err
+	}
+	server := os.Getenv(EnvPGDSN)
+	if server == "" {
+		return nil, nil, fmt.Errorf("%s=postgres needs %s (a server where the tests may create databases)", EnvDB, EnvPGDSN)
+	}
+	dsn, drop, err := sqlstore.TempDatabase(ctx, server, "shopfile_test")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, errors.Join(err, drop())
+	}
+	if err := os.WriteFile(dsnFile, []byte(dsn+"\n"), 0o600); err != nil {
+		return nil, nil, errors.Join(err, drop())
+	}
+	if st, err = sqlstore.OpenPostgres(ctx, dsn); err != nil {
+		return nil, nil, errors.Join(err, drop())
+	}
+	return st, drop, nil
+}
+
+// TestStore opens a store for t on the tests' driver, closed (and on
+// PostgreSQL dropped) when the test ends.
+func TestStore(t testing.TB, dir string) *sqlstore.DB {
+	t.Helper()
+	st, drop, err := OpenStore(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drop != nil {
+		t.Cleanup(func() {
+			if err := drop(); err != nil {
+				t.Errorf("drop test database: %v", err)
+			}
+		})
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// Open builds a market without a testing.TB (for benchmarks and tools). On
+// PostgreSQL its database stays until Drop.
 func Open(ctx context.Context, o Options, tempDir func() string) (*Env, error) {
 	dir := o.DataDir
 	if dir == "" {
 		dir = tempDir()
 	}
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "shop.db"))
+	st, drop, err := OpenStore(ctx, dir)
 	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Env, error) {
+		st.Close()
+		if drop != nil {
+			err = errors.Join(err, drop())
+		}
 		return nil, err
 	}
 	host, err := keys.HostKey(filepath.Join(dir, "ssh", "host_ed25519"))
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	escrow, err := keys.Escrow(filepath.Join(dir, "keys", "escrow.age"))
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	sealer, err := keys.SealKey(filepath.Join(dir, "keys", "seal.key"))
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	blobs, err := blob.NewDir(filepath.Join(dir, "blobs"))
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if o.ChainFrom != nil {
 		if o.Chain, err = o.ChainFrom(st); err != nil {
-			st.Close()
-			return nil, err
+			return fail(err)
 		}
 	}
 	led := ledger.New(st, o.Ledger)
@@ -98,10 +187,20 @@ func Open(ctx context.Context, o Options, tempDir func() string) (*Env, error) {
 		Sealer: sealer, Chain: o.Chain, Logger: logger})
 	if err != nil {
 		led.Close()
-		st.Close()
-		return nil, err
+		return fail(err)
 	}
-	return &Env{Market: m, Store: st, Ledger: led, Blobs: blobs, Host: host, DataDir: dir}, nil
+	return &Env{Market: m, Store: st, Ledger: led, Blobs: blobs, Host: host, DataDir: dir, drop: drop}, nil
+}
+
+// Drop removes the PostgreSQL database Open made for e (after Close); a
+// no-op on SQLite or when New manages it.
+func (e *Env) Drop() error {
+	if e.drop == nil {
+		return nil
+	}
+	drop := e.drop
+	e.drop = nil
+	return drop()
 }
 
 // Close stops the ledger and closes the store (idempotent).

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Store is where containers live.
@@ -47,10 +48,21 @@ func (t *Temp) Abort() {
 	os.Remove(t.Name())
 }
 
-// Dir stores blobs in a directory (local, or shared by several servers).
+// Dir stores blobs in a directory: a local one, or one on storage several
+// servers share (NFS, CephFS, …; it needs atomic rename within the
+// directory and fsync that reaches the server). Blobs are immutable once
+// committed and every server commits through a temp file in root/tmp and
+// a rename, so servers never see each other's half-written files.
 type Dir struct{ root string }
 
-// NewDir prepares root and clears temp files an earlier crash left behind.
+// StaleTemp is how long an upload's temp file may go unwritten before
+// NewDir takes it for a crash's leftover. A live upload writes to its file
+// all the time, so on a shared directory another server's upload in
+// flight is never removed.
+const StaleTemp = time.Hour
+
+// NewDir prepares root and clears temp files an earlier crash left behind
+// (those untouched for StaleTemp).
 func NewDir(root string) (*Dir, error) {
 	for _, d := range []string{root, filepath.Join(root, "tmp")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -59,7 +71,9 @@ func NewDir(root string) (*Dir, error) {
 	}
 	stale, _ := filepath.Glob(filepath.Join(root, "tmp", "upload-*"))
 	for _, f := range stale {
-		os.Remove(f)
+		if fi, err := os.Stat(f); err == nil && time.Since(fi.ModTime()) > StaleTemp {
+			os.Remove(f)
+		}
 	}
 	return &Dir{root: root}, nil
 }

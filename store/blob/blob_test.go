@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func files(t *testing.T, root string) []string {
@@ -71,12 +72,39 @@ func TestStaleTempFilesAreCleared(t *testing.T) {
 	tmp, _ := d.Create()
 	tmp.WriteString("a crash mid-upload")
 	tmp.File.Close() // the process died: no Abort
+	old := time.Now().Add(-StaleTemp - time.Minute)
+	if err := os.Chtimes(tmp.Name(), old, old); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := NewDir(root); err != nil {
 		t.Fatal(err)
 	}
 	if got := files(t, root); len(got) != 0 {
 		t.Fatalf("a restart kept %v", got)
 	}
+}
+
+// Several servers share one blob directory: one starting up must not
+// remove the upload another is writing.
+func TestStartupKeepsAnotherServersUpload(t *testing.T) {
+	root := t.TempDir()
+	a, _ := NewDir(root)
+	tmp, _ := a.Create()
+	defer tmp.Abort()
+	tmp.WriteString("an upload in flight on server A")
+	b, err := NewDir(root) // server B starts
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.WriteString(", still going")
+	if err := a.Commit(tmp, "abc123"); err != nil {
+		t.Fatalf("server B's start broke server A's upload: %v", err)
+	}
+	f, err := b.Open("abc123")
+	if err != nil {
+		t.Fatalf("server B does not see server A's blob: %v", err)
+	}
+	f.Close()
 }
 
 func TestIDsCannotEscape(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 )
 
 // EnsureAccount returns the account, creating it and its wallet on first
-// sight. Two first connections racing both end with the same account.
+// sight. Two first connections racing both end with the same account: on
+// PostgreSQL the loser's insert fails as a duplicate and it reads the
+// winner's.
 func (db *DB) EnsureAccount(ctx context.Context, id, publicKey string) (*store.Account, error) {
 	a, err := db.Account(ctx, id)
 	if err == nil {
@@ -36,7 +38,7 @@ func (db *DB) EnsureAccount(ctx context.Context, id, publicKey string) (*store.A
 			id, publicKey, wallet, db.micros())
 		return err
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return nil, fmt.Errorf("create account %s: %w", id, err)
 	}
 	return db.Account(ctx, id)
@@ -95,12 +97,37 @@ func (db *DB) createLedgerAccount(ctx context.Context, tx *sql.Tx, name string, 
 	if err != nil {
 		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
+	return id, db.createBalance(ctx, tx, id, name, guarded)
+}
+
+// createBalance inserts the balance row of a new ledger account.
+func (db *DB) createBalance(ctx context.Context, tx *sql.Tx, id int64, name string, guarded bool) error {
 	g := 0
 	if guarded {
 		g = 1
 	}
 	if _, err := tx.ExecContext(ctx, db.q(`INSERT INTO balances (account_id, debits_must_not_exceed_credits) VALUES (?, ?)`), id, g); err != nil {
-		return 0, fmt.Errorf("balance row %s: %w", name, err)
+		return fmt.Errorf("balance row %s: %w", name, err)
+	}
+	return nil
+}
+
+// ensureLedgerAccount returns the (unguarded) ledger account named name,
+// creating it if needed. Another server creating it at the same moment is
+// no error: the insert does nothing, waits for that transaction, and the
+// name is read back.
+func (db *DB) ensureLedgerAccount(ctx context.Context, tx *sql.Tx, name string, kind store.AccountKind) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, db.q(`INSERT INTO ledger_accounts (name, kind, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO NOTHING RETURNING id`), name, int(kind), db.micros()).Scan(&id)
+	switch {
+	case err == nil:
+		return id, db.createBalance(ctx, tx, id, name, false)
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("ledger account %s: %w", name, err)
+	}
+	if err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM ledger_accounts WHERE name = ?`), name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("ledger account %s: %w", name, err)
 	}
 	return id, nil
 }
@@ -116,10 +143,7 @@ func (db *DB) SystemAccount(ctx context.Context, name string, kind store.Account
 		return 0, fmt.Errorf("system account %s: %w", name, err)
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, db.q(`SELECT id FROM ledger_accounts WHERE name = ?`), name).Scan(&id); err == nil {
-			return nil
-		}
-		id, err = db.createLedgerAccount(ctx, tx, name, kind, false)
+		id, err = db.ensureLedgerAccount(ctx, tx, name, kind)
 		return err
 	})
 	if err != nil {

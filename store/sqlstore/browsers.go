@@ -16,6 +16,10 @@ import (
 // CreatePairing records a pairing link, rate limited per account.
 func (db *DB) CreatePairing(ctx context.Context, p *store.Pairing, since int64, maxRecent int) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		// The account's row serialises its pairings across servers.
+		if err := db.rowLock(ctx, tx, "accounts", "id", p.Account); err != nil {
+			return err
+		}
 		var n int
 		if err := tx.QueryRowContext(ctx, db.q(`SELECT COUNT(*) FROM browser_pairings WHERE account_id = ? AND created_at >= ?`),
 			p.Account, since).Scan(&n); err != nil {
@@ -79,7 +83,7 @@ func (db *DB) ConsumePairing(ctx context.Context, tokenHash string, s *store.Bro
 
 // sessionCols reads a session and what it spent on day (the first ?).
 const sessionCols = `SELECT s.id, s.secret_hash, s.account_id, s.label, s.per_purchase_cap, s.daily_cap,
-	COALESCE((SELECT SUM(p.amount) FROM browser_payments p WHERE p.session_id = s.id AND p.day = ?), 0),
+	CAST(COALESCE((SELECT SUM(p.amount) FROM browser_payments p WHERE p.session_id = s.id AND p.day = ?), 0) AS BIGINT),
 	s.created_at, s.last_used_at, s.expires_at, s.revoked_at FROM browser_sessions s`
 
 func scanSession(r scanner) (*store.BrowserSession, error) {
@@ -182,7 +186,7 @@ func (db *DB) ReserveBrowserSpend(ctx context.Context, p *store.BrowserPayment, 
 		if guard {
 			var perPurchase, daily, spent int64
 			if err := tx.QueryRowContext(ctx, db.q(`SELECT per_purchase_cap, daily_cap,
-				COALESCE((SELECT SUM(amount) FROM browser_payments WHERE session_id = ? AND day = ?), 0)
+				CAST(COALESCE((SELECT SUM(amount) FROM browser_payments WHERE session_id = ? AND day = ?), 0) AS BIGINT)
 				FROM browser_sessions WHERE id = ?`), p.Session, p.Day, p.Session).Scan(&perPurchase, &daily, &spent); err != nil {
 				return err
 			}

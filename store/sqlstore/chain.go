@@ -28,9 +28,33 @@ func (db *DB) DepositAddress(ctx context.Context, account string, derive store.D
 	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("deposit address of %s: %w", account, err)
 	}
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	// MAX(idx)+1 is this server's guess: another server may take the same
+	// index first (a duplicate), and then the next guess follows it.
+	for attempt := 1; ; attempt++ {
+		err = db.issueAddress(ctx, account, derive, maxUnused, &addr)
+		if err == nil || !errors.Is(err, store.ErrDuplicate) || attempt >= maxTxAttempts {
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("issue deposit address for %s: %w", account, err)
+	}
+	return addr, nil
+}
+
+// issueAddress returns the account's unused address or issues the next one.
+func (db *DB) issueAddress(ctx context.Context, account string, derive store.DeriveFunc, maxUnused int, addr *string) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if db.dialect.rowLocks {
+			// Servers issue one address at a time: the next index is read
+			// after this lock, so it is free (the retry above is the
+			// backstop for an engine without advisory locks).
+			if _, err := tx.ExecContext(ctx, db.q(`SELECT pg_advisory_xact_lock(?)`), lockAddresses); err != nil {
+				return fmt.Errorf("address lock: %w", err)
+			}
+		}
 		err := tx.QueryRowContext(ctx, db.q(`SELECT address FROM deposit_addresses WHERE account_id = ? AND used = 0
-			ORDER BY idx DESC LIMIT 1`), account).Scan(&addr)
+			ORDER BY idx DESC LIMIT 1`), account).Scan(addr)
 		if err == nil || !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -47,15 +71,35 @@ func (db *DB) DepositAddress(ctx context.Context, account string, derive store.D
 		if err != nil {
 			return err
 		}
-		addr = a
+		*addr = a
 		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO deposit_addresses (idx, account_id, address, pk_script, created_at)
 			VALUES (?, ?, ?, ?, ?)`), next, account, a, script, db.micros())
 		return err
 	})
+}
+
+// WatchedScriptsAfter lists the scripts of addresses issued at indexes
+// above after, and the highest index seen (after when none): a watcher
+// shared by several servers picks up what the others issued.
+func (db *DB) WatchedScriptsAfter(ctx context.Context, after int64) ([][]byte, int64, error) {
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT idx, pk_script FROM deposit_addresses WHERE idx > ? ORDER BY idx`), after)
 	if err != nil {
-		return "", fmt.Errorf("issue deposit address for %s: %w", account, err)
+		return nil, after, fmt.Errorf("watched scripts: %w", err)
 	}
-	return addr, nil
+	defer rows.Close()
+	var out [][]byte
+	last := after
+	for rows.Next() {
+		var s []byte
+		if err := rows.Scan(&last, &s); err != nil {
+			return nil, after, fmt.Errorf("watched scripts: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("watched scripts: %w", err)
+	}
+	return out, last, nil
 }
 
 // WatchedScripts lists every issued address's script.
@@ -79,7 +123,7 @@ func (db *DB) WatchedScripts(ctx context.Context) ([][]byte, error) {
 // PendingDeposits sums the account's seen but uncredited deposits.
 func (db *DB) PendingDeposits(ctx context.Context, account string) (int64, error) {
 	var sum int64
-	err := db.r.QueryRowContext(ctx, db.q(`SELECT COALESCE(SUM(amount), 0) FROM deposits WHERE account_id = ? AND credited = 0`), account).Scan(&sum)
+	err := db.r.QueryRowContext(ctx, db.q(`SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM deposits WHERE account_id = ? AND credited = 0`), account).Scan(&sum)
 	if err != nil {
 		return 0, fmt.Errorf("pending deposits of %s: %w", account, err)
 	}
@@ -324,5 +368,5 @@ func (db *DB) systemAccountTx(ctx context.Context, tx *sql.Tx, name string, kind
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, err
 	}
-	return db.createLedgerAccount(ctx, tx, name, kind, false)
+	return db.ensureLedgerAccount(ctx, tx, name, kind)
 }

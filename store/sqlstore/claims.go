@@ -34,6 +34,16 @@ func (db *DB) ApproveMatch(ctx context.Context, p store.ApproveParams) (*store.C
 		if err != nil {
 			return fmt.Errorf("match %s: %w", p.MatchID, mapErr(err))
 		}
+		if db.dialect.rowLocks {
+			// Lock the shop, then read the match again: a second approval
+			// of any match of this shop waits here and then sees the claim.
+			if err := db.rowLock(ctx, tx, "shops", "id", shop); err != nil {
+				return err
+			}
+			if err := tx.QueryRowContext(ctx, db.q(`SELECT holder, status FROM matches WHERE id = ?`), p.MatchID).Scan(&holder, &status); err != nil {
+				return fmt.Errorf("match %s: %w", p.MatchID, mapErr(err))
+			}
+		}
 		if holder != p.Holder || status != store.MatchOpen {
 			return fmt.Errorf("match %s is %s: %w", p.MatchID, status, store.ErrConflict)
 		}
@@ -79,6 +89,9 @@ func (db *DB) ApproveMatch(ctx context.Context, p store.ApproveParams) (*store.C
 func (db *DB) DisputeClaim(ctx context.Context, id, uploader, reason string, at int64) (*store.Claim, error) {
 	var c *store.Claim
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := db.rowLock(ctx, tx, "claims", "id", id); err != nil {
+			return err
+		}
 		var err error
 		if c, err = db.claimTx(ctx, tx, id); err != nil {
 			return err
@@ -111,12 +124,20 @@ func (db *DB) DisputeClaim(ctx context.Context, id, uploader, reason string, at 
 func (db *DB) ResolveClaim(ctx context.Context, id, admin, decision string, at int64) (*store.Claim, error) {
 	var c *store.Claim
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := db.rowLock(ctx, tx, "claims", "id", id); err != nil {
+			return err
+		}
 		var err error
 		if c, err = db.claimTx(ctx, tx, id); err != nil {
 			return err
 		}
 		if c.Status != store.ClaimDisputed {
 			return fmt.Errorf("claim %s is %s, not disputed: %w", id, c.Status, store.ErrConflict)
+		}
+		// The shop before any balance: a ledger batch share-locks the shop
+		// first too, so the two queue instead of deadlocking.
+		if err := db.rowLock(ctx, tx, "shops", "id", c.Shop); err != nil {
+			return err
 		}
 		winner, status := c.Holder, store.ClaimUpheld
 		if decision == store.Reverse {

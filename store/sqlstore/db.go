@@ -15,13 +15,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mattn/go-sqlite3"
 	"github.com/shopfile/shopfile/store"
 )
 
 // DB is a store.Store over one writer and a pool of readers. On SQLite the
 // writer is a single connection, so every write transaction is serialised
-// without lock waits; readers run beside it thanks to WAL.
+// without lock waits; readers run beside it thanks to WAL. On PostgreSQL
+// (postgres.go) one pool does both, and several servers may share it.
 type DB struct {
 	w, r    *sql.DB
 	dialect dialect
@@ -35,6 +37,9 @@ type DB struct {
 	writes atomic.Int64
 	terms  termsCache
 	ckpt   *checkpointer
+	// pgConfig is set on PostgreSQL: dedicated connections (LISTEN,
+	// advisory locks) are opened with it.
+	pgConfig *pgx.ConnConfig
 }
 
 var _ store.Store = (*DB)(nil)
@@ -165,7 +170,7 @@ func (c *checkpointer) close() error {
 
 // prepareHot prepares the ledger batch's statements on the writer.
 func (db *DB) prepareHot(ctx context.Context) error {
-	qs := hotStatements()
+	qs := db.hotStatements()
 	db.hot = make(map[string]*sql.Stmt, len(qs))
 	for _, q := range qs {
 		s, err := db.w.PrepareContext(ctx, db.q(q))
@@ -186,6 +191,9 @@ func (db *DB) Close() error {
 	for _, s := range db.hot {
 		_ = s.Close()
 	}
+	if db.r == db.w { // PostgreSQL: one pool
+		return db.w.Close()
+	}
 	_, _ = db.w.Exec("PRAGMA optimize")
 	return errors.Join(ckErr, db.r.Close(), db.w.Close())
 }
@@ -195,11 +203,15 @@ func (db *DB) micros() int64 { return db.now().UnixMicro() }
 // q rebinds a query for this dialect.
 func (db *DB) q(query string) string { return db.dialect.rebind(query) }
 
-// write runs fn in one write transaction.
+// write runs fn in one write transaction. On PostgreSQL a transaction
+// that lost a deadlock or a serialisation race is run again from the
+// start (fn must only set its results, never accumulate them).
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		db.writes.Add(1) // holding the writer connection: no batch is running
-		return fn(tx)
+	err := db.retry(ctx, func() error {
+		return db.inTx(ctx, func(tx *sql.Tx) error {
+			db.writes.Add(1) // holding the writer connection: no batch is running
+			return fn(tx)
+		})
 	})
 	if err != nil {
 		return err
@@ -207,7 +219,22 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return db.syncWAL()
 }
 
-// SyncLedger makes every committed ledger batch durable.
+// retry runs txFn again while it fails with a retryable error (PostgreSQL
+// deadlocks and serialisation failures), a few times at most.
+func (db *DB) retry(ctx context.Context, txFn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := txFn()
+		if err == nil || !retryable(err) || attempt >= maxTxAttempts {
+			return err
+		}
+		if werr := retryBackoff(ctx, attempt); werr != nil {
+			return err
+		}
+	}
+}
+
+// SyncLedger makes every committed ledger batch durable. On PostgreSQL
+// COMMIT already is (synchronous_commit=on): nothing to do.
 func (db *DB) SyncLedger(context.Context) error { return db.syncWAL() }
 
 // syncWAL fsyncs the write-ahead log, making every transaction committed
@@ -254,6 +281,13 @@ func mapErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrConflict) ||
+		errors.Is(err, store.ErrUnavailable) {
+		return err // mapped already (an error passed up through inTx)
+	}
+	if pe := mapPgErr(err); pe != nil {
+		return pe
+	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {
 		switch se.ExtendedCode {
@@ -274,6 +308,13 @@ type dialect struct {
 	name       string
 	rebind     func(string) string
 	migrations string // directory inside the embedded migrations
+	// forShare ends a SELECT whose rows must not change until the
+	// transaction ends (PostgreSQL " FOR SHARE"; SQLite's one writer
+	// needs nothing).
+	forShare string
+	// rowLocks: concurrent write transactions exist (PostgreSQL), so a
+	// transaction locks the rows it decides on (rowLock).
+	rowLocks bool
 }
 
 var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }, migrations: "migrations/sqlite"}

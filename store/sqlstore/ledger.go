@@ -19,8 +19,10 @@ import (
 // transaction (research/ledger-scale.md §5.2). They are prepared once on
 // the writer connection (hotStatements) and reused by every batch.
 const (
-	sqlShopTerms = `SELECT price_sats, payee, escrow_account, title FROM shops WHERE id = ?`
-	sqlWalletOf  = `SELECT wallet_id FROM accounts WHERE id = ?`
+	// A shop's terms and its payee's wallet (the payee is an account: a
+	// foreign key).
+	sqlShopTerms = `SELECT s.price_sats, s.payee, s.escrow_account, s.title, a.wallet_id
+		FROM shops s JOIN accounts a ON a.id = s.payee WHERE s.id = ?`
 	// Changes when another connection (another process) commits.
 	sqlDataVersion    = `PRAGMA data_version`
 	sqlInsertPurchase = `INSERT INTO purchases (id, buyer, shop_id, price_sats, fee_sats, payee, created_at)
@@ -28,22 +30,49 @@ const (
 	sqlFindPurchase = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases
 		WHERE id = ? OR (buyer = ? AND shop_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`
 	sqlDeletePurchase = `DELETE FROM purchases WHERE id = ?`
+	sqlDeleteXfer     = `DELETE FROM transfers WHERE id = ?`
 	// A guarded debit: it changes nothing unless the account may pay.
 	sqlDebit = `UPDATE balances SET debits_posted = debits_posted + ?
 		WHERE account_id = ? AND (debits_must_not_exceed_credits = 0 OR credits_posted - debits_posted - debits_pending >= ?)`
-	sqlBalance       = `SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM balances WHERE account_id = ?`
-	sqlUndebit       = `UPDATE balances SET debits_posted = debits_posted - ? WHERE account_id = ?`
-	sqlCredit        = `UPDATE balances SET credits_posted = credits_posted + ? WHERE account_id = ?`
-	sqlUncredit      = `UPDATE balances SET credits_posted = credits_posted - ? WHERE account_id = ?`
-	sqlInsertXfer    = `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, code, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
-	sqlTransferExist = `SELECT 1 FROM transfers WHERE id = ?`
+	// The guarded debit of a purchase, returning the counters after it: no
+	// row when the buyer cannot pay.
+	sqlDebitReturning = sqlDebit + ` RETURNING debits_posted, credits_posted, debits_pending, credits_pending`
+	sqlBalance        = `SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM balances WHERE account_id = ?`
+	sqlUndebit        = `UPDATE balances SET debits_posted = debits_posted - ? WHERE account_id = ?`
+	sqlCredit         = `UPDATE balances SET credits_posted = credits_posted + ? WHERE account_id = ?`
+	sqlUncredit       = `UPDATE balances SET credits_posted = credits_posted - ? WHERE account_id = ?`
+	sqlInsertXfer     = `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, code, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	// A transfer of a TransferOp: a repeat of its id inserts nothing
+	// (and, on PostgreSQL, waits for a concurrent insert of the same id to
+	// commit or roll back) instead of failing the batch.
+	sqlInsertXferOnce = sqlInsertXfer + ` ON CONFLICT (id) DO NOTHING`
+	// A purchase's two legs (payee share and fee) in one statement.
+	sqlInsertXfer2 = sqlInsertXfer + `, (?, ?, ?, ?, ?, ?, ?)`
 )
 
 // hotStatements are prepared on the writer connection when the store opens.
-func hotStatements() []string {
-	return []string{sqlShopTerms, sqlWalletOf, sqlDataVersion, sqlInsertPurchase, sqlFindPurchase,
-		sqlDeletePurchase, sqlDebit, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlTransferExist}
+func (db *DB) hotStatements() []string {
+	qs := []string{db.shopTermsSQL(), sqlInsertPurchase, sqlFindPurchase, sqlDeletePurchase, sqlDeleteXfer, sqlDebit,
+		sqlDebitReturning, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlInsertXfer2, sqlInsertXferOnce}
+	if db.termsCached() {
+		qs = append(qs, sqlDataVersion)
+	}
+	return qs
 }
+
+// shopTermsSQL reads a shop's terms. On PostgreSQL the row is share-locked
+// until the batch commits: a reprice, a claim or a dispute committed by
+// another server either happened before the purchase (and the batch reads
+// it) or waits for the batch, so a purchase is never charged at terms that
+// were already replaced.
+func (db *DB) shopTermsSQL() string { return sqlShopTerms + db.dialect.forShare }
+
+// termsCached: shop terms may be kept across batches. Only on SQLite,
+// where every writer is known (this store's own writes, or another
+// process's commits, which PRAGMA data_version reveals). With several
+// servers on PostgreSQL nothing would tell a batch in time that another
+// server changed a price or a payee, so each batch reads them afresh.
+func (db *DB) termsCached() bool { return !db.dialect.rowLocks }
 
 // shopTerms is what a purchase needs from its shop.
 type shopTerms struct {
@@ -121,21 +150,25 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 	results := make([]store.OpResult, len(ops))
 	db.terms.mu.Lock()
 	defer db.terms.mu.Unlock()
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), credits: map[int64]int64{},
-			stmts: make(map[string]*sql.Stmt, len(db.hot))}
-		defer b.close()
-		if err := b.loadTerms(); err != nil {
-			return err
-		}
-		for i, op := range ops {
-			r, err := b.apply(op)
-			if err != nil {
-				return fmt.Errorf("ledger op %d: %w", i, err)
+	// On PostgreSQL a batch that deadlocked with another server's is run
+	// again whole; if it keeps losing, the ledger retries op by op.
+	err := db.retry(ctx, func() error {
+		return db.inTx(ctx, func(tx *sql.Tx) error {
+			b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), credits: map[int64]int64{},
+				stmts: make(map[string]*sql.Stmt, len(db.hot))}
+			defer b.close()
+			if err := b.loadTerms(); err != nil {
+				return err
 			}
-			results[i] = r
-		}
-		return b.flushCredits()
+			for i, op := range ops {
+				r, err := b.apply(op)
+				if err != nil {
+					return fmt.Errorf("ledger op %d: %w", i, err)
+				}
+				results[i] = r
+			}
+			return b.flushCredits()
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -147,6 +180,11 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 // may have changed since it was filled.
 func (b *batch) loadTerms() error {
 	c := &b.db.terms
+	if !b.db.termsCached() {
+		c.shops = nil
+		b.shops = map[string]*shopTerms{}
+		return nil
+	}
 	row, err := b.queryRow(sqlDataVersion)
 	if err != nil {
 		return err
@@ -216,22 +254,16 @@ func (b *batch) terms(shop string) (*shopTerms, error) {
 	if t, ok := b.shops[shop]; ok {
 		return t, nil
 	}
-	row, err := b.queryRow(sqlShopTerms, shop)
+	row, err := b.queryRow(b.db.shopTermsSQL(), shop)
 	if err != nil {
 		return nil, err
 	}
 	t := &shopTerms{}
-	switch err := row.Scan(&t.price, &t.payee, &t.escrow, &t.title); {
+	switch err := row.Scan(&t.price, &t.payee, &t.escrow, &t.title, &t.payeeWallet); {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
 		return nil, err
-	}
-	if row, err = b.queryRow(sqlWalletOf, t.payee); err != nil {
-		return nil, err
-	}
-	if err := row.Scan(&t.payeeWallet); err != nil {
-		return nil, fmt.Errorf("wallet of payee %s: %w", t.payee, err)
 	}
 	b.shops[shop] = t
 	return t, nil
@@ -301,12 +333,18 @@ func (b *batch) debit(acct, amount int64) (store.Balance, bool, error) {
 	if err := b.settle(acct); err != nil {
 		return store.Balance{}, false, err
 	}
-	n, err := b.exec(sqlDebit, amount, acct, amount)
-	if err != nil || n == 0 {
+	row, err := b.queryRow(sqlDebitReturning, amount, acct, amount)
+	if err != nil {
 		return store.Balance{}, false, err
 	}
-	bal, err := b.balance(acct)
-	return bal, err == nil, err
+	var bal store.Balance
+	switch err := row.Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending); {
+	case errors.Is(err, sql.ErrNoRows):
+		return bal, false, nil
+	case err != nil:
+		return bal, false, fmt.Errorf("debit %d: %w", acct, err)
+	}
+	return bal, true, nil
 }
 
 // balance reads an account's counters inside the batch.
@@ -344,6 +382,13 @@ func (b *batch) existing(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
 }
 
 func (b *batch) creditPurchase(p *store.Purchase, op store.BuyOp, payeeWallet, share, fee int64) error {
+	if share > 0 && fee > 0 {
+		b.credit(payeeWallet, share)
+		b.credit(op.FeeAccount, fee)
+		_, err := b.exec(sqlInsertXfer2, "purchase:"+p.ID, op.BuyerWallet, payeeWallet, share, int(store.CodePurchase), p.Shop, b.at,
+			"fee:"+p.ID, op.BuyerWallet, op.FeeAccount, fee, int(store.CodeFee), p.Shop, b.at)
+		return err
+	}
 	if share > 0 {
 		b.credit(payeeWallet, share)
 		if _, err := b.exec(sqlInsertXfer, "purchase:"+p.ID, op.BuyerWallet, payeeWallet, share, int(store.CodePurchase), p.Shop, b.at); err != nil {
@@ -378,26 +423,38 @@ func (b *batch) findPurchase(op store.BuyOp) (*store.Purchase, error) {
 }
 
 // transfers applies linked transfers: all or none. A transfer whose id is
-// already recorded makes the whole op a repeat.
+// already recorded makes the whole op a repeat. The rows go in first, each
+// with ON CONFLICT DO NOTHING, so a repeat (even one another server is
+// committing right now) is seen without an error that would abort the
+// batch; a refusal then deletes them again.
 func (b *batch) transfers(ts []store.Transfer) (store.OpResult, error) {
 	if len(ts) == 0 {
 		return store.OpResult{}, nil
-	}
-	row, err := b.queryRow(sqlTransferExist, ts[0].ID)
-	if err != nil {
-		return store.OpResult{}, err
-	}
-	var one int
-	switch err := row.Scan(&one); {
-	case err == nil:
-		return store.OpResult{Existing: true}, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return store.OpResult{}, err
 	}
 	for _, t := range ts {
 		if t.Amount <= 0 || t.Debit == t.Credit {
 			return store.OpResult{Err: fmt.Errorf("transfer %s: invalid amount or accounts: %w", t.ID, store.ErrConflict)}, nil
 		}
+	}
+	for i, t := range ts {
+		at := t.CreatedAt
+		if at == 0 {
+			at = b.at
+		}
+		n, err := b.exec(sqlInsertXferOnce, t.ID, t.Debit, t.Credit, t.Amount, int(t.Code), t.Ref, at)
+		if err != nil {
+			return store.OpResult{}, err
+		}
+		if n == 1 {
+			continue
+		}
+		if err := b.deleteTransfers(ts[:i]); err != nil {
+			return store.OpResult{}, err
+		}
+		if i == 0 {
+			return store.OpResult{Existing: true}, nil
+		}
+		return store.OpResult{Err: fmt.Errorf("transfer %s: %w", t.ID, store.ErrDuplicate)}, nil
 	}
 	for i, t := range ts {
 		if err := b.settle(t.Debit); err != nil {
@@ -411,26 +468,30 @@ func (b *batch) transfers(ts []store.Transfer) (store.OpResult, error) {
 			if err := b.undo(ts[:i]); err != nil {
 				return store.OpResult{}, err
 			}
+			if err := b.deleteTransfers(ts); err != nil {
+				return store.OpResult{}, err
+			}
 			return store.OpResult{Err: store.ErrInsufficientFunds}, nil
 		}
 		if _, err := b.exec(sqlCredit, t.Amount, t.Credit); err != nil {
 			return store.OpResult{}, err
 		}
 	}
-	for _, t := range ts {
-		at := t.CreatedAt
-		if at == 0 {
-			at = b.at
-		}
-		if _, err := b.exec(sqlInsertXfer, t.ID, t.Debit, t.Credit, t.Amount, int(t.Code), t.Ref, at); err != nil {
-			return store.OpResult{}, err
-		}
-	}
 	return store.OpResult{}, nil
 }
 
+// deleteTransfers removes rows this op inserted (a compensating statement).
+func (b *batch) deleteTransfers(ts []store.Transfer) error {
+	for _, t := range ts {
+		if _, err := b.exec(sqlDeleteXfer, t.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // undo reverses the balance updates of transfers applied earlier in the
-// same op (their rows are not inserted yet).
+// same op.
 func (b *batch) undo(ts []store.Transfer) error {
 	for _, t := range ts {
 		if _, err := b.exec(sqlUndebit, t.Amount, t.Debit); err != nil {
@@ -487,16 +548,17 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 // LedgerTotals sums the ledger for the invariant checks.
 func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	var t store.LedgerTotals
-	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(debits_posted), 0), COALESCE(SUM(credits_posted), 0),
-		COALESCE(SUM(debits_pending), 0), COALESCE(SUM(credits_pending), 0),
-		COALESCE(SUM(CASE WHEN debits_must_not_exceed_credits = 1 AND debits_posted + debits_pending > credits_posted THEN 1 ELSE 0 END), 0)
+	// SUM of BIGINT is NUMERIC on PostgreSQL: cast back to scan an int64.
+	err := db.r.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT), CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT),
+		CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT), CAST(COALESCE(SUM(credits_pending), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN debits_must_not_exceed_credits = 1 AND debits_posted + debits_pending > credits_posted THEN 1 ELSE 0 END), 0) AS BIGINT)
 		FROM balances`).Scan(&t.DebitsPosted, &t.CreditsPosted, &t.DebitsPending, &t.CreditsPending, &t.NegativeWallets)
 	if err != nil {
 		return t, fmt.Errorf("ledger totals: %w", err)
 	}
 	// Posted sums: plain and post-pending rows. A pending row only holds
 	// (its amount sits in the pending counters until posted or voided).
-	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN (flags & 10) = 0 THEN amount ELSE 0 END), 0)
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN (flags & 10) = 0 THEN amount ELSE 0 END), 0) AS BIGINT)
 		FROM transfers`).Scan(&t.Transfers, &t.TransferSum)
 	if err != nil {
 		return t, fmt.Errorf("transfer totals: %w", err)
@@ -557,6 +619,9 @@ func (db *DB) SeedAccounts(ctx context.Context, accts []SeedAccount) ([]int64, e
 }
 
 func (db *DB) seedChunk(ctx context.Context, tx *sql.Tx, onchain int64, accts []SeedAccount, wallets []int64) error {
+	if db.dialect.rowLocks {
+		return db.seedChunkRows(ctx, tx, onchain, accts, wallets)
+	}
 	var next int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM ledger_accounts`).Scan(&next); err != nil {
 		return fmt.Errorf("next ledger account: %w", err)
@@ -610,6 +675,86 @@ func (db *DB) seedChunk(ctx context.Context, tx *sql.Tx, onchain int64, accts []
 		if _, err := tx.ExecContext(ctx, db.q(`UPDATE balances SET debits_posted = debits_posted + ? WHERE account_id = ?`), total, onchain); err != nil {
 			return fmt.Errorf("debit the on-chain account: %w", err)
 		}
+	}
+	return nil
+}
+
+// seedChunkRows is seedChunk for PostgreSQL: wallet ids come from the
+// identity sequence (other servers may be creating accounts), and rows go
+// in many per statement, since each statement costs a round trip.
+func (db *DB) seedChunkRows(ctx context.Context, tx *sql.Tx, onchain int64, accts []SeedAccount, wallets []int64) error {
+	rows, err := tx.QueryContext(ctx, db.q(`SELECT nextval(pg_get_serial_sequence('ledger_accounts', 'id')) FROM generate_series(1, ?)`), len(accts))
+	if err != nil {
+		return fmt.Errorf("ledger account ids: %w", err)
+	}
+	n := 0
+	for rows.Next() && n < len(wallets) {
+		if err := rows.Scan(&wallets[n]); err != nil {
+			rows.Close()
+			return fmt.Errorf("ledger account ids: %w", err)
+		}
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || n != len(accts) {
+		return fmt.Errorf("ledger account ids: got %d of %d: %w", n, len(accts), err)
+	}
+	at := db.micros()
+	var ledgers, balances, accounts, xfers [][]any
+	var total int64
+	for i, a := range accts {
+		if a.Funds < 0 {
+			return fmt.Errorf("account %s: negative funds: %w", a.ID, store.ErrConflict)
+		}
+		w := wallets[i]
+		ledgers = append(ledgers, []any{w, "wallet:" + a.ID, int(store.KindLiability), at})
+		balances = append(balances, []any{w, a.Funds, 1})
+		accounts = append(accounts, []any{a.ID, a.PublicKey, w, at})
+		if a.Funds > 0 {
+			xfers = append(xfers, []any{fmt.Sprintf("seed:%d", w), onchain, w, a.Funds, int(store.CodeDeposit), "seed", at})
+			total += a.Funds
+		}
+	}
+	for _, ins := range []struct {
+		head string
+		rows [][]any
+	}{
+		{`INSERT INTO ledger_accounts (id, name, kind, created_at) VALUES `, ledgers},
+		{`INSERT INTO balances (account_id, credits_posted, debits_must_not_exceed_credits) VALUES `, balances},
+		{`INSERT INTO accounts (id, public_key, wallet_id, created_at) VALUES `, accounts},
+		{`INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, code, ref, created_at) VALUES `, xfers},
+	} {
+		if err := db.insertRows(ctx, tx, ins.head, ins.rows); err != nil {
+			return err
+		}
+	}
+	if total > 0 {
+		if _, err := tx.ExecContext(ctx, db.q(`UPDATE balances SET debits_posted = debits_posted + ? WHERE account_id = ?`), total, onchain); err != nil {
+			return fmt.Errorf("debit the on-chain account: %w", err)
+		}
+	}
+	return nil
+}
+
+// insertRows runs head (…), (…), … for rows, many rows per statement.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, head string, rows [][]any) error {
+	const perStmt = 1000
+	for len(rows) > 0 {
+		n := min(len(rows), perStmt)
+		var b strings.Builder
+		b.WriteString(head)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + strings.TrimSuffix(strings.Repeat("?, ", len(r)), ", ") + ")")
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, db.q(b.String()), args...); err != nil {
+			return fmt.Errorf("%s…: %w", strings.Fields(head)[2], err)
+		}
+		rows = rows[n:]
 	}
 	return nil
 }

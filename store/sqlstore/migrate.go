@@ -56,8 +56,15 @@ func (db *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
+		if db.dialect.rowLocks {
+			// Several servers may start at once: one migrates, the others
+			// wait here and then find the schema current.
+			if _, err := tx.ExecContext(ctx, db.q(`SELECT pg_advisory_xact_lock(?)`), lockMigrate); err != nil {
+				return fmt.Errorf("migration lock: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+			version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
 		}
 		var current int

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shopfile/shopfile/store"
@@ -244,6 +245,11 @@ func (db *DB) CreateBatch(ctx context.Context, b *store.PayoutBatch, payouts []s
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrDuplicate) && !errors.Is(err, store.ErrConflict) {
+		// Another server opened a batch at the same moment (the unique
+		// index on unsigned batches) or took an id first.
+		return fmt.Errorf("create batch %s: %w: %w", b.ID, store.ErrConflict, err)
+	}
 	if err != nil {
 		return fmt.Errorf("create batch %s: %w", b.ID, err)
 	}
@@ -394,7 +400,7 @@ func (db *DB) MarkBroadcast(ctx context.Context, id string) error {
 func (db *DB) NoteBatch(ctx context.Context, id, lastErr string, conflictHeight int64) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, db.q(`UPDATE payout_batches SET attempts = attempts + 1, last_error = ?,
-			conflict_height = CASE WHEN ? = 0 THEN 0 WHEN conflict_height = 0 THEN ? ELSE conflict_height END WHERE id = ?`),
+			conflict_height = CASE WHEN CAST(? AS BIGINT) = 0 THEN 0 WHEN conflict_height = 0 THEN CAST(? AS BIGINT) ELSE conflict_height END WHERE id = ?`),
 			truncate(lastErr, 500), conflictHeight, conflictHeight, id)
 		return err
 	})
@@ -469,6 +475,9 @@ func (db *DB) resolveHold(ctx context.Context, tx *sql.Tx, p store.Payout, pendi
 // ConfirmBatch posts the batch's holds and books where the money went.
 func (db *DB) ConfirmBatch(ctx context.Context, id string, height int64, blockHash string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := db.rowLock(ctx, tx, "payout_batches", "id", id); err != nil {
+			return err
+		}
 		var status string
 		var fee int64
 		if err := tx.QueryRowContext(ctx, db.q(`SELECT status, fee FROM payout_batches WHERE id = ?`), id).Scan(&status, &fee); err != nil {
@@ -525,6 +534,9 @@ func (db *DB) ConfirmBatch(ctx context.Context, id string, height int64, blockHa
 // FailBatch voids the batch's holds: the money is back in the wallets.
 func (db *DB) FailBatch(ctx context.Context, id, reason string, spentElsewhere []string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := db.rowLock(ctx, tx, "payout_batches", "id", id); err != nil {
+			return err
+		}
 		var status string
 		if err := tx.QueryRowContext(ctx, db.q(`SELECT status FROM payout_batches WHERE id = ?`), id).Scan(&status); err != nil {
 			return err
@@ -554,8 +566,9 @@ func (db *DB) FailBatch(ctx context.Context, id, reason string, spentElsewhere [
 			return err
 		}
 		for _, op := range spentElsewhere {
-			txid, vout, ok := strings.Cut(op, ":")
-			if !ok {
+			txid, voutStr, ok := strings.Cut(op, ":")
+			vout, err := strconv.ParseUint(voutStr, 10, 32)
+			if !ok || err != nil {
 				return fmt.Errorf("outpoint %q: want txid:vout", op)
 			}
 			if _, err := tx.ExecContext(ctx, db.q(`UPDATE payout_inputs SET spent_elsewhere = 1 WHERE batch_id = ? AND txid = ? AND vout = ?`),
