@@ -489,7 +489,10 @@ func TestPayButtonEndToEnd(t *testing.T) {
 	// nothing until the reader confirms: in the shop's window on another
 	// site, in the frame itself on the shop's own site.
 	e.do(bctx, "dear article", chromedp.Navigate(e.pub.crossSite("dear")))
-	e.waitJS(bctx, "button ready", `document.querySelector('button[data-shopfile-pay]').textContent === 'Pay 900 sats'`)
+	// The price can show before the frame does (button.js fetches it to
+	// label the button); only the frame's own state says it is on top.
+	e.waitJS(bctx, "button ready", `document.querySelector('button[data-shopfile-pay]').dataset.state === 'ready' &&
+		document.querySelector('button[data-shopfile-pay]').textContent === 'Pay 900 sats'`)
 	pctx, pcancel = e.clickOpensPopup("click above the cap")
 	e.waitJS(pctx, "the window asks", `document.getElementById('pay').dataset.state === 'confirm' &&
 		document.getElementById('pay').textContent === 'Confirm 900 sats'`)

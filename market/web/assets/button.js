@@ -52,15 +52,27 @@
     fs.border = '0'; fs.visibility = 'hidden'; fs.colorScheme = 'normal';
     wrap.appendChild(f);
 
-    var popup = null;
+    var popup = null, latest = null, live = false;
+    function showState() {
+      btn.textContent = String(latest.label || '');
+      btn.setAttribute('data-state', String(latest.state || ''));
+    }
     window.addEventListener('message', function (ev) {
       var d = ev.data;
       if (ev.origin !== shopOrigin || !d || d.v !== 1 || d.shop !== shop) return;
       if (ev.source !== f.contentWindow && !(popup && ev.source === popup)) return;
       if (d.type === 'state') {
-        btn.textContent = String(d.label || '');
-        btn.setAttribute('data-state', String(d.state || ''));
-        if (ev.source === f.contentWindow) fs.visibility = 'visible';
+        latest = d;
+        if (live) { showState(); return; }
+        if (ev.source !== f.contentWindow || fs.visibility === 'visible') return;
+        // The browser hit-tests a cross-site frame from what it last drew,
+        // so a click right after the frame appears can still land on the
+        // button beneath. The button says what the frame says (and its
+        // data-state turns ready) only once the frame has been drawn.
+        fs.visibility = 'visible';
+        requestAnimationFrame(function () {
+          requestAnimationFrame(function () { live = true; showState(); });
+        });
       } else if (d.type === 'paid' && typeof d.receipt === 'string') {
         btn.textContent = 'Paid \u2713';
         btn.setAttribute('data-state', 'paid');
