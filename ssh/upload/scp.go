@@ -20,7 +20,54 @@ import (
 // exit status 1.
 func (u *Uploader) SCP() wish.Middleware {
 	h := scpHandler{u: u}
-	return scp.Middleware(h, h)
+	legacy := scp.Middleware(h, h)
+	return func(next ssh.Handler) ssh.Handler {
+		serve := legacy(next)
+		return func(s ssh.Session) {
+			if info := scp.GetInfo(s.Command()); !info.Ok || info.Op != scp.OpCopyToClient {
+				serve(s)
+				return
+			}
+			es := &exitWatch{Session: s}
+			serve(es)
+			if !es.exited {
+				awaitAcks(s)
+			}
+		}
+	}
+}
+
+// sourceAcks is how many acknowledgements an scp sink sends for one file:
+// ready, the C line, the data.
+const sourceAcks = 3
+
+// awaitAcks reads the sink's acknowledgements that wish's scp source never
+// waits for. Without it the session can close before the client has
+// acknowledged the last byte, and OpenSSH's scp, writing that ack into a
+// closed channel, reports "lost connection" for a download that arrived.
+func awaitAcks(s ssh.Session) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.ReadFull(s, make([]byte, sourceAcks))
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	case <-s.Context().Done():
+	}
+}
+
+// exitWatch notes whether the scp middleware ended the session itself
+// (a refusal), in which case there are no acks to wait for.
+type exitWatch struct {
+	ssh.Session
+	exited bool
+}
+
+func (e *exitWatch) Exit(code int) error {
+	e.exited = true
+	return e.Session.Exit(code)
 }
 
 // lineError ends a refusal with a newline: wish prints handler errors bare

@@ -63,8 +63,10 @@
       if (ev.source !== f.contentWindow && !(popup && ev.source === popup)) return;
       if (d.type === 'state') {
         latest = d;
-        if (live) { showState(); return; }
-        if (ev.source !== f.contentWindow || fs.visibility === 'visible') return;
+        // The pay window speaks for itself at once: it is how the button
+        // works when the frame failed to load.
+        if (live || ev.source !== f.contentWindow) { showState(); return; }
+        if (fs.visibility === 'visible') return; // drawn soon: showState then
         // The browser hit-tests a cross-site frame from what it last drew,
         // so a click right after the frame appears can still land on the
         // button beneath. The button says what the frame says (and its
