@@ -135,6 +135,9 @@ type LedgerTotals struct {
 	Transfers                     int64
 	TransferSum                   int64 // Σ amount over transfers
 	Purchases                     int64
+	// SalesMismatches counts shops whose sales count differs from their
+	// purchase rows (or, when the counts' sum differs from Purchases, 1).
+	SalesMismatches int64
 }
 
 // Purchase is a buyer's entitlement to a shop.

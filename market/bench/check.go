@@ -79,6 +79,9 @@ func (w *world) totals(ctx context.Context, acks *ackLog) (store.LedgerTotals, e
 	if t.NegativeWallets != 0 {
 		broken = append(broken, fmt.Errorf("%d wallets below zero", t.NegativeWallets))
 	}
+	if t.SalesMismatches != 0 {
+		broken = append(broken, fmt.Errorf("%d shops' sales counts disagree with their purchases", t.SalesMismatches))
+	}
 	if t.Purchases != int64(len(acks.all)) {
 		broken = append(broken, fmt.Errorf("%d purchase rows for %d acknowledged purchases", t.Purchases, len(acks.all)))
 	}

@@ -295,11 +295,15 @@ func verifyCrashShop(t *testing.T, dir string, signers []gossh.Signer, acked map
 	if tot.NegativeWallets != 0 {
 		t.Fatalf("%d wallets below zero", tot.NegativeWallets)
 	}
+	if tot.SalesMismatches != 0 {
+		t.Fatalf("%d shops' sales counts disagree with their purchases", tot.SalesMismatches)
+	}
 	if n, err := st.BalanceMismatches(ctx); err != nil || n != 0 {
 		t.Fatalf("%d balance rows disagree with their transfers (%v)", n, err)
 	}
-	// No half-applied purchase: each purchase row has exactly its legs,
-	// each leg its purchase.
+	// No half-applied purchase: each purchase row records both legs (or,
+	// written before purchase rows did, has exactly its transfer rows),
+	// each legacy leg its purchase.
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, "shop.db")+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
@@ -307,15 +311,20 @@ func verifyCrashShop(t *testing.T, dir string, signers []gossh.Signer, acked map
 	defer db.Close()
 	var half, orphans, legs int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM purchases p WHERE
-		NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = 'purchase:' || p.id AND t.amount = p.price_sats - p.fee_sats)
-		OR (p.fee_sats > 0) <> EXISTS (SELECT 1 FROM transfers t WHERE t.id = 'fee:' || p.id AND t.amount = p.fee_sats)`).Scan(&half); err != nil {
+		(p.buyer_wallet IS NOT NULL AND (p.credit_account IS NULL OR p.fee_account IS NULL))
+		OR (p.buyer_wallet IS NULL AND (
+			NOT EXISTS (SELECT 1 FROM transfers t WHERE t.id = 'purchase:' || p.id AND t.amount = p.price_sats - p.fee_sats)
+			OR (p.fee_sats > 0) <> EXISTS (SELECT 1 FROM transfers t WHERE t.id = 'fee:' || p.id AND t.amount = p.fee_sats)))`).Scan(&half); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers t WHERE t.code IN (?, ?) AND NOT EXISTS
 		(SELECT 1 FROM purchases p WHERE t.id IN ('purchase:' || p.id, 'fee:' || p.id))`, int(store.CodePurchase), int(store.CodeFee)).Scan(&orphans); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM transfers WHERE code IN (?, ?)`, int(store.CodePurchase), int(store.CodeFee)).Scan(&legs); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM transfers WHERE code IN (?, ?))
+		+ (SELECT COUNT(*) FROM purchases WHERE buyer_wallet IS NOT NULL AND price_sats > fee_sats)
+		+ (SELECT COUNT(*) FROM purchases WHERE buyer_wallet IS NOT NULL AND fee_sats > 0)`,
+		int(store.CodePurchase), int(store.CodeFee)).Scan(&legs); err != nil {
 		t.Fatal(err)
 	}
 	if half != 0 || orphans != 0 {

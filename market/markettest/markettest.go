@@ -279,6 +279,9 @@ func (e *Env) CheckLedger(t testing.TB) store.LedgerTotals {
 	if tot.NegativeWallets != 0 {
 		t.Errorf("ledger: %d wallets below zero", tot.NegativeWallets)
 	}
+	if tot.SalesMismatches != 0 {
+		t.Errorf("ledger: %d shops' sales counts disagree with their purchases", tot.SalesMismatches)
+	}
 	if n, err := e.Store.BalanceMismatches(context.Background()); err != nil {
 		t.Fatal(err)
 	} else if n != 0 {

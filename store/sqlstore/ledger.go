@@ -24,9 +24,13 @@ const (
 	sqlShopTerms = `SELECT s.price_sats, s.payee, s.escrow_account, s.title, a.wallet_id
 		FROM shops s JOIN accounts a ON a.id = s.payee WHERE s.id = ?`
 	// Changes when another connection (another process) commits.
-	sqlDataVersion    = `PRAGMA data_version`
-	sqlInsertPurchase = `INSERT INTO purchases (id, buyer, shop_id, price_sats, fee_sats, payee, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlDataVersion = `PRAGMA data_version`
+	// A purchase row carries its two legs (buyer_wallet → credit_account
+	// for price - fee, buyer_wallet → fee_account for fee): see
+	// migrations/*/0006_purchase_legs.sql.
+	sqlInsertPurchase = `INSERT INTO purchases (id, buyer, shop_id, price_sats, fee_sats, payee, created_at,
+		buyer_wallet, credit_account, fee_account)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	sqlFindPurchase = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases
 		WHERE id = ? OR (buyer = ? AND shop_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`
 	sqlDeletePurchase = `DELETE FROM purchases WHERE id = ?`
@@ -46,14 +50,12 @@ const (
 	// (and, on PostgreSQL, waits for a concurrent insert of the same id to
 	// commit or roll back) instead of failing the batch.
 	sqlInsertXferOnce = sqlInsertXfer + ` ON CONFLICT (id) DO NOTHING`
-	// A purchase's two legs (payee share and fee) in one statement.
-	sqlInsertXfer2 = sqlInsertXfer + `, (?, ?, ?, ?, ?, ?, ?)`
 )
 
 // hotStatements are prepared on the writer connection when the store opens.
 func (db *DB) hotStatements() []string {
 	qs := []string{db.shopTermsSQL(), sqlInsertPurchase, sqlFindPurchase, sqlDeletePurchase, sqlDeleteXfer, sqlDebit,
-		sqlDebitReturning, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlInsertXfer2, sqlInsertXferOnce}
+		sqlDebitReturning, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlInsertXferOnce}
 	if db.termsCached() {
 		qs = append(qs, sqlDataVersion)
 	}
@@ -108,6 +110,7 @@ type batch struct {
 	ctx     context.Context
 	at      int64
 	credits map[int64]int64
+	sales   map[string]int64      // purchases per shop, counted once at the end
 	shops   map[string]*shopTerms // db.terms.shops, valid for this batch
 	stmts   map[string]*sql.Stmt
 }
@@ -155,7 +158,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 	err := db.retry(ctx, func() error {
 		return db.inTx(ctx, func(tx *sql.Tx) error {
 			b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), credits: map[int64]int64{},
-				stmts: make(map[string]*sql.Stmt, len(db.hot))}
+				sales: map[string]int64{}, stmts: make(map[string]*sql.Stmt, len(db.hot))}
 			defer b.close()
 			if err := b.loadTerms(); err != nil {
 				return err
@@ -167,7 +170,10 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 				}
 				results[i] = r
 			}
-			return b.flushCredits()
+			if err := b.flushCredits(); err != nil {
+				return err
+			}
+			return b.flushSales()
 		})
 	})
 	if err != nil {
@@ -219,7 +225,11 @@ func (b *batch) apply(op store.Op) (store.OpResult, error) {
 }
 
 // credit defers a credit to the end of the batch.
-func (b *batch) credit(acct, amount int64) { b.credits[acct] += amount }
+func (b *batch) credit(acct, amount int64) {
+	if amount != 0 {
+		b.credits[acct] += amount
+	}
+}
 
 // settle writes acct's deferred credit, before acct is debited or read.
 func (b *batch) settle(acct int64) error {
@@ -249,6 +259,35 @@ func (b *batch) flushCredits() error {
 	return nil
 }
 
+// salesRowsPerStatement keeps flushSales under every engine's limit on
+// bound parameters.
+const salesRowsPerStatement = 500
+
+// flushSales adds the batch's purchases to each shop's sales count, one
+// statement for up to salesRowsPerStatement shops, in shop order (on
+// PostgreSQL two servers then lock the rows in the same order).
+func (b *batch) flushSales() error {
+	shops := make([]string, 0, len(b.sales))
+	for shop := range b.sales {
+		shops = append(shops, shop)
+	}
+	slices.Sort(shops)
+	for len(shops) > 0 {
+		chunk := shops[:min(len(shops), salesRowsPerStatement)]
+		shops = shops[len(chunk):]
+		args := make([]any, 0, 2*len(chunk))
+		for _, shop := range chunk {
+			args = append(args, shop, b.sales[shop])
+		}
+		query := `INSERT INTO shop_sales (shop_id, n) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(chunk)-1) +
+			` ON CONFLICT (shop_id) DO UPDATE SET n = shop_sales.n + excluded.n`
+		if _, err := b.exec(query, args...); err != nil {
+			return fmt.Errorf("count sales: %w", err)
+		}
+	}
+	return nil
+}
+
 // terms returns a shop's live terms; nil when there is no such shop.
 func (b *batch) terms(shop string) (*shopTerms, error) {
 	if t, ok := b.shops[shop]; ok {
@@ -270,9 +309,9 @@ func (b *batch) terms(shop string) (*shopTerms, error) {
 }
 
 // buy records one purchase at the shop's live terms. The common case is
-// three statements: the purchase row, the guarded debit (which returns the
-// buyer's balance) and the transfer legs; the payee and fee credits are
-// deferred to the end of the batch.
+// two statements: the purchase row, which records both legs, and the
+// guarded debit (which returns the buyer's balance); the payee and fee
+// credits are deferred to the end of the batch.
 func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 	t, err := b.terms(op.Shop)
 	if err != nil {
@@ -300,7 +339,8 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 		credited, payeeName = t.escrow.Int64, fmt.Sprintf("escrow:%d", t.escrow.Int64)
 	}
 	p := &store.Purchase{ID: op.PurchaseID, Buyer: op.Buyer, Shop: op.Shop, PriceSats: t.price, FeeSats: fee, Payee: payeeName, CreatedAt: op.At}
-	n, err := b.exec(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt)
+	n, err := b.exec(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt,
+		op.BuyerWallet, credited, op.FeeAccount)
 	if err != nil {
 		return store.OpResult{}, err
 	}
@@ -321,9 +361,9 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 		}
 		return store.OpResult{Err: store.ErrInsufficientFunds}, nil
 	}
-	if err := b.creditPurchase(p, op, credited, t.price-fee, fee); err != nil {
-		return store.OpResult{}, err
-	}
+	b.credit(credited, t.price-fee)
+	b.credit(op.FeeAccount, fee)
+	b.sales[p.Shop]++
 	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
 }
 
@@ -379,29 +419,6 @@ func (b *batch) existing(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
 		return store.OpResult{}, err
 	}
 	return store.OpResult{Purchase: p, Existing: true, Title: t.title, Balance: bal}, nil
-}
-
-func (b *batch) creditPurchase(p *store.Purchase, op store.BuyOp, payeeWallet, share, fee int64) error {
-	if share > 0 && fee > 0 {
-		b.credit(payeeWallet, share)
-		b.credit(op.FeeAccount, fee)
-		_, err := b.exec(sqlInsertXfer2, "purchase:"+p.ID, op.BuyerWallet, payeeWallet, share, int(store.CodePurchase), p.Shop, b.at,
-			"fee:"+p.ID, op.BuyerWallet, op.FeeAccount, fee, int(store.CodeFee), p.Shop, b.at)
-		return err
-	}
-	if share > 0 {
-		b.credit(payeeWallet, share)
-		if _, err := b.exec(sqlInsertXfer, "purchase:"+p.ID, op.BuyerWallet, payeeWallet, share, int(store.CodePurchase), p.Shop, b.at); err != nil {
-			return err
-		}
-	}
-	if fee > 0 {
-		b.credit(op.FeeAccount, fee)
-		if _, err := b.exec(sqlInsertXfer, "fee:"+p.ID, op.BuyerWallet, op.FeeAccount, fee, int(store.CodeFee), p.Shop, b.at); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // findPurchase returns the purchase with this key, or this buyer's purchase
@@ -515,19 +532,32 @@ func (db *DB) Balance(ctx context.Context, acct int64) (store.Balance, error) {
 	return b, nil
 }
 
-// History lists the newest transfers touching acct.
+// History lists the newest transfers touching acct: rows of transfers, and
+// the legs that purchase rows record (purchaseLegs), newest first.
 func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Transfer, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	// Post-pending rows are left out: the pending row they settle already
-	// showed the movement when the money was held.
-	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags,
-		COALESCE(pending_id, '') FROM (
-		SELECT * FROM (SELECT * FROM transfers WHERE debit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) d
+	// showed the movement when the money was held. Each arm is cut to
+	// limit rows through its own index before the arms are merged.
+	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags, pending FROM (
+		SELECT * FROM (SELECT `+transferColumns+` FROM transfers WHERE debit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) d
 		UNION ALL
-		SELECT * FROM (SELECT * FROM transfers WHERE credit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) c
-	) t ORDER BY seq DESC LIMIT ?`), acct, limit, acct, limit, limit)
+		SELECT * FROM (SELECT `+transferColumns+` FROM transfers WHERE credit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) c
+		UNION ALL
+		SELECT * FROM (SELECT `+shareLeg+` FROM purchases WHERE buyer = (SELECT id FROM accounts WHERE wallet_id = ?)
+			AND buyer_wallet IS NOT NULL AND price_sats > fee_sats ORDER BY created_at DESC LIMIT ?) ps
+		UNION ALL
+		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE buyer = (SELECT id FROM accounts WHERE wallet_id = ?)
+			AND buyer_wallet IS NOT NULL AND fee_sats > 0 ORDER BY created_at DESC LIMIT ?) pf
+		UNION ALL
+		SELECT * FROM (SELECT `+shareLeg+` FROM purchases WHERE credit_account = ? AND price_sats > fee_sats
+			ORDER BY created_at DESC LIMIT ?) cs
+		UNION ALL
+		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE fee_account = ? AND fee_sats > 0
+			ORDER BY created_at DESC LIMIT ?) cf
+	) t ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?`), acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %d: %w", acct, err)
 	}
@@ -544,6 +574,18 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 	}
 	return out, rows.Err()
 }
+
+// The columns History reads from transfers, and the same columns for the
+// two legs a purchase row records. A leg has no seq of its own (0) and is
+// named as its transfer row used to be: purchase:<id> and fee:<id>.
+const (
+	transferColumns = `seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags,
+		COALESCE(pending_id, '') AS pending`
+	shareLeg = `0 AS seq, 'purchase:' || id AS id, buyer_wallet AS debit_account_id, credit_account AS credit_account_id,
+		price_sats - fee_sats AS amount, 1 AS code, shop_id AS ref, created_at, 0 AS flags, '' AS pending`
+	feeLeg = `0 AS seq, 'fee:' || id AS id, buyer_wallet AS debit_account_id, fee_account AS credit_account_id,
+		fee_sats AS amount, 2 AS code, shop_id AS ref, created_at, 0 AS flags, '' AS pending`
+)
 
 // LedgerTotals sums the ledger for the invariant checks.
 func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
@@ -563,25 +605,56 @@ func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	if err != nil {
 		return t, fmt.Errorf("transfer totals: %w", err)
 	}
-	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM purchases`).Scan(&t.Purchases); err != nil {
+	// Purchases that record their own legs add them: one leg for a share
+	// above zero, one for a fee above zero, summing to the price.
+	var legs, legSum int64
+	err = db.r.QueryRowContext(ctx, `SELECT COUNT(*),
+		CAST(COALESCE(SUM(CASE WHEN buyer_wallet IS NULL THEN 0 WHEN price_sats > fee_sats AND fee_sats > 0 THEN 2 ELSE 1 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN buyer_wallet IS NULL THEN 0 ELSE price_sats END), 0) AS BIGINT)
+		FROM purchases`).Scan(&t.Purchases, &legs, &legSum)
+	if err != nil {
 		return t, fmt.Errorf("purchase totals: %w", err)
+	}
+	t.Transfers += legs
+	t.TransferSum += legSum
+	// Every shop with purchases has their count, and the counts sum to the
+	// purchases: so no shop counts a sale it never made either.
+	var counted int64
+	err = db.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT shop_id, COUNT(*) AS c FROM purchases GROUP BY shop_id) p
+			LEFT JOIN shop_sales ss ON ss.shop_id = p.shop_id WHERE ss.n IS NULL OR ss.n <> p.c),
+		(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM shop_sales)`).Scan(&t.SalesMismatches, &counted)
+	if err != nil {
+		return t, fmt.Errorf("sales totals: %w", err)
+	}
+	if t.SalesMismatches == 0 && counted != t.Purchases {
+		t.SalesMismatches = 1
 	}
 	return t, nil
 }
 
 // BalanceMismatches counts balance rows whose counters differ from the
 // transfers that touch them: posted counters from plain and post-pending
-// rows, pending counters from pending rows not yet posted or voided (an
-// invariant check; it scans the whole transfer table).
+// rows and from the legs purchase rows record, pending counters from
+// pending rows not yet posted or voided (an invariant check; one pass over
+// transfers and purchases).
 func (db *DB) BalanceMismatches(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM balances b WHERE
-		b.debits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id AND (t.flags & 10) = 0)
-		OR b.credits_posted <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id AND (t.flags & 10) = 0)
-		OR b.debits_pending <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.debit_account_id = b.account_id AND t.flags = 2
-			AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id))
-		OR b.credits_pending <> (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE t.credit_account_id = b.account_id AND t.flags = 2
-			AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id))`).Scan(&n)
+	err := db.r.QueryRowContext(ctx, `WITH open_pending AS (
+			SELECT t.debit_account_id, t.credit_account_id, t.amount FROM transfers t
+			WHERE t.flags = 2 AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)),
+		legs (acct, dp, cp, dq, cq) AS (
+			SELECT debit_account_id, amount, 0, 0, 0 FROM transfers WHERE (flags & 10) = 0
+			UNION ALL SELECT credit_account_id, 0, amount, 0, 0 FROM transfers WHERE (flags & 10) = 0
+			UNION ALL SELECT debit_account_id, 0, 0, amount, 0 FROM open_pending
+			UNION ALL SELECT credit_account_id, 0, 0, 0, amount FROM open_pending
+			UNION ALL SELECT buyer_wallet, price_sats, 0, 0, 0 FROM purchases WHERE buyer_wallet IS NOT NULL
+			UNION ALL SELECT credit_account, 0, price_sats - fee_sats, 0, 0 FROM purchases WHERE buyer_wallet IS NOT NULL
+			UNION ALL SELECT fee_account, 0, fee_sats, 0, 0 FROM purchases WHERE buyer_wallet IS NOT NULL),
+		sums AS (SELECT acct, SUM(dp) AS dp, SUM(cp) AS cp, SUM(dq) AS dq, SUM(cq) AS cq FROM legs GROUP BY acct)
+		SELECT COUNT(*) FROM balances b LEFT JOIN sums s ON s.acct = b.account_id WHERE
+			b.debits_posted <> COALESCE(s.dp, 0) OR b.credits_posted <> COALESCE(s.cp, 0)
+			OR b.debits_pending <> COALESCE(s.dq, 0) OR b.credits_pending <> COALESCE(s.cq, 0)`).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("balance check: %w", err)
 	}

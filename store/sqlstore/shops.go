@@ -42,7 +42,7 @@ func (db *DB) CreateShop(ctx context.Context, s *store.Shop) error {
 // Shop loads one shop with its sales count.
 func (db *DB) Shop(ctx context.Context, id string) (*store.Shop, error) {
 	s := &store.Shop{}
-	row := db.r.QueryRowContext(ctx, db.q(`SELECT `+shopColumns+`, (SELECT COUNT(*) FROM purchases p WHERE p.shop_id = s.id)
+	row := db.r.QueryRowContext(ctx, db.q(`SELECT `+shopColumns+`, COALESCE((SELECT n FROM shop_sales ss WHERE ss.shop_id = s.id), 0)
 		FROM shops s WHERE s.id = ?`), id)
 	var frozen int
 	err := row.Scan(&s.ID, &s.Uploader, &s.Payee, &s.Name, &s.Title, &s.Description, &s.Size, &s.PriceSats,
