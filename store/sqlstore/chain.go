@@ -202,7 +202,7 @@ func (db *DB) ConnectBlock(ctx context.Context, c store.ChainCursor, outs []stor
 	if confirmations < 1 {
 		confirmations = 1
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		var have string
 		err := tx.QueryRowContext(ctx, db.q(`SELECT hash FROM chain_cursor WHERE height = ?`), c.Height).Scan(&have)
 		switch {
@@ -270,7 +270,7 @@ func (db *DB) creditDeep(ctx context.Context, tx *sql.Tx, height int64) error {
 // DisconnectBlock reverses the credits of the block's deposits and drops
 // the block from the cursor, in one transaction.
 func (db *DB) DisconnectBlock(ctx context.Context, c store.ChainCursor) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		deps, err := db.deposits(ctx, tx, `d.block_hash = ? AND d.credited = 1`, c.Hash)
 		if err != nil {
 			return err

@@ -123,7 +123,7 @@ func (db *DB) DisputeClaim(ctx context.Context, id, uploader, reason string, at 
 // reverse, the payee and price from before the claim come back.
 func (db *DB) ResolveClaim(ctx context.Context, id, admin, decision string, at int64) (*store.Claim, error) {
 	var c *store.Claim
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		if err := db.rowLock(ctx, tx, "claims", "id", id); err != nil {
 			return err
 		}

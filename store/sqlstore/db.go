@@ -40,6 +40,12 @@ type DB struct {
 	// pgConfig is set on PostgreSQL: dedicated connections (LISTEN,
 	// advisory locks) are opened with it.
 	pgConfig *pgx.ConnConfig
+	// pending holds the legs not yet in the balance rows (deferred.go):
+	// SQLite in the process that holds the ledger lock; nil elsewhere.
+	pending *pendingLegs
+	// ledgerElsewhere: another process holds this SQLite database's
+	// ledger lock, so this one applies no ledger op.
+	ledgerElsewhere bool
 }
 
 var _ store.Store = (*DB)(nil)
@@ -113,7 +119,31 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	db.ckpt = newCheckpointer(ck)
+	if err := db.takeLedger(ctx, abs); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return db, nil
+}
+
+// takeLedger makes this process the keeper of the database's pending legs
+// and rebuilds them, or notes that another process keeps them.
+func (db *DB) takeLedger(ctx context.Context, abs string) error {
+	release, ok, err := lockLedger(abs)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		db.ledgerElsewhere = true
+		return nil
+	}
+	p := newPendingLegs(db.now(), release)
+	if err := p.recover(ctx, db.w); err != nil {
+		_ = release()
+		return err
+	}
+	db.pending = p
+	return nil
 }
 
 // checkpointer runs PASSIVE checkpoints on its own connection until
@@ -182,9 +212,17 @@ func (db *DB) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the checkpointer and closes both pools.
+// Close applies the pending legs, stops the checkpointer and closes both
+// pools.
 func (db *DB) Close() error {
-	var ckErr error
+	var ckErr, flushErr, lockErr error
+	if db.pending != nil {
+		// Not needed for safety (the next open rebuilds them); it leaves
+		// the balance rows complete for whoever reads the file next.
+		flushErr = db.writeLedger(context.Background(), func(*sql.Tx) error { return nil })
+		lockErr = db.pending.release()
+		db.pending = nil
+	}
 	if db.ckpt != nil {
 		ckErr = db.ckpt.close()
 	}
@@ -195,7 +233,11 @@ func (db *DB) Close() error {
 		return db.w.Close()
 	}
 	_, _ = db.w.Exec("PRAGMA optimize")
-	return errors.Join(ckErr, db.r.Close(), db.w.Close())
+	rErr := error(nil)
+	if db.r != nil {
+		rErr = db.r.Close()
+	}
+	return errors.Join(flushErr, lockErr, ckErr, rErr, db.w.Close())
 }
 
 func (db *DB) micros() int64 { return db.now().UnixMicro() }
@@ -256,6 +298,66 @@ func (db *DB) syncWAL() error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("%w: sync WAL: %w", store.ErrUnavailable, err)
 	}
+	return nil
+}
+
+// writeLedger is write for a transaction that reads or moves balances
+// outside a ledger batch (deposits, payouts, claims' escrow): it first
+// applies every pending leg, so fn sees complete balance rows.
+func (db *DB) writeLedger(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if db.ledgerElsewhere {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, ErrLedgerOwned)
+	}
+	if db.pending == nil {
+		return db.write(ctx, fn)
+	}
+	err := db.retry(ctx, func() error {
+		legs := newBatchLegs()
+		return db.ledgerTx(ctx, legs, func(tx *sql.Tx) error {
+			db.writes.Add(1)
+			b := &batch{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}, legs: legs}
+			defer b.close()
+			if len(db.pending.accts) > 0 {
+				if err := b.flushAll(); err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return db.syncWAL()
+}
+
+// ledgerTx is inTx for a transaction that changes the pending legs: it
+// reads them under a shared lock and commits under the exclusive one,
+// installing the batch's legs, so readers see each leg exactly once.
+func (db *DB) ledgerTx(ctx context.Context, legs *batchLegs, fn func(tx *sql.Tx) error) error {
+	if legs == nil {
+		return db.inTx(ctx, fn)
+	}
+	p := db.pending
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	// The previous transaction released the connection at COMMIT and may
+	// still be installing its legs: the shared lock waits for that.
+	p.mu.RLock()
+	err = fn(tx)
+	p.mu.RUnlock()
+	if err != nil {
+		_ = tx.Rollback()
+		return mapErr(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err := tx.Commit(); err != nil {
+		return mapErr(err)
+	}
+	p.commitLegs(legs)
 	return nil
 }
 

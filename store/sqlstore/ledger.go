@@ -42,10 +42,12 @@ const (
 	// row when the buyer cannot pay.
 	sqlDebitReturning = sqlDebit + ` RETURNING debits_posted, credits_posted, debits_pending, credits_pending`
 	sqlBalance        = `SELECT debits_posted, credits_posted, debits_pending, credits_pending FROM balances WHERE account_id = ?`
-	sqlUndebit        = `UPDATE balances SET debits_posted = debits_posted - ? WHERE account_id = ?`
-	sqlCredit         = `UPDATE balances SET credits_posted = credits_posted + ? WHERE account_id = ?`
-	sqlUncredit       = `UPDATE balances SET credits_posted = credits_posted - ? WHERE account_id = ?`
-	sqlInsertXfer     = `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, code, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	sqlBalanceGuard   = `SELECT debits_posted, credits_posted, debits_pending, credits_pending, debits_must_not_exceed_credits
+		FROM balances WHERE account_id = ?`
+	sqlUndebit    = `UPDATE balances SET debits_posted = debits_posted - ? WHERE account_id = ?`
+	sqlCredit     = `UPDATE balances SET credits_posted = credits_posted + ? WHERE account_id = ?`
+	sqlUncredit   = `UPDATE balances SET credits_posted = credits_posted - ? WHERE account_id = ?`
+	sqlInsertXfer = `INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, code, ref, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	// A transfer of a TransferOp: a repeat of its id inserts nothing
 	// (and, on PostgreSQL, waits for a concurrent insert of the same id to
 	// commit or roll back) instead of failing the batch.
@@ -55,7 +57,7 @@ const (
 // hotStatements are prepared on the writer connection when the store opens.
 func (db *DB) hotStatements() []string {
 	qs := []string{db.shopTermsSQL(), sqlInsertPurchase, sqlFindPurchase, sqlDeletePurchase, sqlDeleteXfer, sqlDebit,
-		sqlDebitReturning, sqlBalance, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlInsertXferOnce}
+		sqlDebitReturning, sqlBalance, sqlBalanceGuard, sqlUndebit, sqlCredit, sqlUncredit, sqlInsertXfer, sqlInsertXferOnce}
 	if db.termsCached() {
 		qs = append(qs, sqlDataVersion)
 	}
@@ -113,6 +115,7 @@ type batch struct {
 	sales   map[string]int64      // purchases per shop, counted once at the end
 	shops   map[string]*shopTerms // db.terms.shops, valid for this batch
 	stmts   map[string]*sql.Stmt
+	legs    *batchLegs // write-behind legs (SQLite); nil: legs go to the balances at once
 }
 
 func (b *batch) stmt(query string) (*sql.Stmt, error) {
@@ -140,6 +143,23 @@ func (b *batch) exec(query string, args ...any) (int64, error) {
 	return rowsAffected(s.ExecContext(b.ctx, args...))
 }
 
+// insert runs an INSERT … ON CONFLICT DO NOTHING and returns the new row's
+// rowid, or 0 when it inserted nothing (SQLite).
+func (b *batch) insert(query string, args ...any) (int64, error) {
+	s, err := b.stmt(query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.ExecContext(b.ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err
+	}
+	return res.LastInsertId()
+}
+
 func (b *batch) queryRow(query string, args ...any) (*sql.Row, error) {
 	s, err := b.stmt(query)
 	if err != nil {
@@ -155,10 +175,17 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 	defer db.terms.mu.Unlock()
 	// On PostgreSQL a batch that deadlocked with another server's is run
 	// again whole; if it keeps losing, the ledger retries op by op.
+	if db.ledgerElsewhere {
+		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, ErrLedgerOwned)
+	}
 	err := db.retry(ctx, func() error {
-		return db.inTx(ctx, func(tx *sql.Tx) error {
+		var legs *batchLegs
+		if db.pending != nil {
+			legs = newBatchLegs()
+		}
+		return db.ledgerTx(ctx, legs, func(tx *sql.Tx) error {
 			b := &batch{db: db, tx: tx, ctx: ctx, at: db.micros(), credits: map[int64]int64{},
-				sales: map[string]int64{}, stmts: make(map[string]*sql.Stmt, len(db.hot))}
+				sales: map[string]int64{}, stmts: make(map[string]*sql.Stmt, len(db.hot)), legs: legs}
 			defer b.close()
 			if err := b.loadTerms(); err != nil {
 				return err
@@ -172,6 +199,11 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 			}
 			if err := b.flushCredits(); err != nil {
 				return err
+			}
+			if legs != nil {
+				if err := b.sweep(); err != nil {
+					return err
+				}
 			}
 			return b.flushSales()
 		})
@@ -339,6 +371,9 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 		credited, payeeName = t.escrow.Int64, fmt.Sprintf("escrow:%d", t.escrow.Int64)
 	}
 	p := &store.Purchase{ID: op.PurchaseID, Buyer: op.Buyer, Shop: op.Shop, PriceSats: t.price, FeeSats: fee, Payee: payeeName, CreatedAt: op.At}
+	if b.legs != nil {
+		return b.buyDeferred(op, t, p, credited)
+	}
 	n, err := b.exec(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt,
 		op.BuyerWallet, credited, op.FeeAccount)
 	if err != nil {
@@ -365,6 +400,56 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 	b.credit(op.FeeAccount, fee)
 	b.sales[p.Shop]++
 	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
+}
+
+// buyDeferred is buy with write-behind legs: the purchase row is the
+// record of both legs, the guard reads the buyer's balance row plus its
+// pending legs, and the legs join the pending ones.
+func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, credited int64) (store.OpResult, error) {
+	rowid, err := b.insert(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt,
+		op.BuyerWallet, credited, op.FeeAccount)
+	if err != nil {
+		return store.OpResult{}, err
+	}
+	if rowid == 0 { // the key, or this buyer's purchase of the shop, exists
+		res, err := b.existing(op, t)
+		if err == nil && !res.Existing && res.Err == nil {
+			err = fmt.Errorf("purchase %s conflicted with no purchase", op.PurchaseID)
+		}
+		return res, err
+	}
+	bal, guarded, err := b.guardedBalance(op.BuyerWallet)
+	if err != nil {
+		return store.OpResult{}, err
+	}
+	if guarded && bal.Available() < p.PriceSats {
+		if _, err := b.exec(sqlDeletePurchase, p.ID); err != nil {
+			return store.OpResult{}, err
+		}
+		return store.OpResult{Err: store.ErrInsufficientFunds}, nil
+	}
+	b.legs.maxRowid = max(b.legs.maxRowid, rowid)
+	b.addLeg(op.BuyerWallet, p.PriceSats, 0, rowid)
+	b.addLeg(credited, 0, p.PriceSats-p.FeeSats, rowid)
+	b.addLeg(op.FeeAccount, 0, p.FeeSats, rowid)
+	bal.DebitsPosted += p.PriceSats
+	b.sales[p.Shop]++
+	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
+}
+
+// guardedBalance reads an account's counters, pending legs included, and
+// whether its debits may not exceed its credits.
+func (b *batch) guardedBalance(acct int64) (store.Balance, bool, error) {
+	var bal store.Balance
+	var guarded int
+	row, err := b.queryRow(sqlBalanceGuard, acct)
+	if err != nil {
+		return bal, false, err
+	}
+	if err := row.Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending, &guarded); err != nil {
+		return bal, false, fmt.Errorf("balance of %d: %w", acct, err)
+	}
+	return b.pendingOf(acct).onto(bal), guarded != 0, nil
 }
 
 // debit applies a guarded debit and returns the counters after it; ok is
@@ -399,6 +484,9 @@ func (b *batch) balance(acct int64) (store.Balance, error) {
 	}
 	if err := row.Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending); err != nil {
 		return bal, fmt.Errorf("balance of %d: %w", acct, err)
+	}
+	if b.legs != nil {
+		bal = b.pendingOf(acct).onto(bal)
 	}
 	return bal, nil
 }
@@ -451,6 +539,16 @@ func (b *batch) transfers(ts []store.Transfer) (store.OpResult, error) {
 	for _, t := range ts {
 		if t.Amount <= 0 || t.Debit == t.Credit {
 			return store.OpResult{Err: fmt.Errorf("transfer %s: invalid amount or accounts: %w", t.ID, store.ErrConflict)}, nil
+		}
+	}
+	if b.legs != nil { // the guarded statements below read balance rows
+		var accts []int64
+		for _, t := range ts {
+			accts = append(accts, t.Debit, t.Credit)
+		}
+		slices.Sort(accts)
+		if err := b.flushAccounts(slices.Compact(accts)); err != nil {
+			return store.OpResult{}, err
 		}
 	}
 	for i, t := range ts {
@@ -521,15 +619,37 @@ func (b *batch) undo(ts []store.Transfer) error {
 	return nil
 }
 
-// Balance reads one account's counters.
+// Balance reads one account's counters, pending legs included.
 func (db *DB) Balance(ctx context.Context, acct int64) (store.Balance, error) {
+	if p := db.pending; p != nil {
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+	}
 	var b store.Balance
 	err := db.r.QueryRowContext(ctx, db.q(`SELECT debits_posted, credits_posted, debits_pending, credits_pending
 		FROM balances WHERE account_id = ?`), acct).Scan(&b.DebitsPosted, &b.CreditsPosted, &b.DebitsPending, &b.CreditsPending)
 	if err != nil {
 		return b, fmt.Errorf("balance of %d: %w", acct, mapErr(err))
 	}
+	if db.pending != nil {
+		b = db.pending.overlay(acct).onto(b)
+	}
 	return b, nil
+}
+
+// settled applies the pending legs (so the checks below mostly read
+// complete rows) and returns with the pending legs held still: release
+// it when done. Its callers add what is still pending.
+func (db *DB) settled(ctx context.Context) (release func(), err error) {
+	p := db.pending
+	if p == nil {
+		return func() {}, nil
+	}
+	if err := db.writeLedger(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	return p.mu.RUnlock, nil
 }
 
 // History lists the newest transfers touching acct: rows of transfers, and
@@ -590,6 +710,39 @@ const (
 // LedgerTotals sums the ledger for the invariant checks.
 func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	var t store.LedgerTotals
+	release, err := db.settled(ctx)
+	if err != nil {
+		return t, fmt.Errorf("ledger totals: %w", err)
+	}
+	defer release()
+	t, err = db.ledgerTotals(ctx)
+	if err != nil || db.pending == nil {
+		return t, err
+	}
+	// Purchases committed since the flush: their legs are pending.
+	for acct, d := range db.pending.accts {
+		var bal store.Balance
+		var guarded int
+		err := db.r.QueryRowContext(ctx, `SELECT debits_posted, credits_posted, debits_pending, credits_pending, debits_must_not_exceed_credits
+			FROM balances WHERE account_id = ?`, acct).Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending, &guarded)
+		if err != nil {
+			return t, fmt.Errorf("ledger totals: balance of %d: %w", acct, err)
+		}
+		after := d.onto(bal)
+		if guarded != 0 && bal.Available() < 0 {
+			t.NegativeWallets--
+		}
+		if guarded != 0 && after.Available() < 0 {
+			t.NegativeWallets++
+		}
+		t.DebitsPosted += d.debits
+		t.CreditsPosted += d.credits
+	}
+	return t, nil
+}
+
+func (db *DB) ledgerTotals(ctx context.Context) (store.LedgerTotals, error) {
+	var t store.LedgerTotals
 	// SUM of BIGINT is NUMERIC on PostgreSQL: cast back to scan an int64.
 	err := db.r.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(debits_posted), 0) AS BIGINT), CAST(COALESCE(SUM(credits_posted), 0) AS BIGINT),
 		CAST(COALESCE(SUM(debits_pending), 0) AS BIGINT), CAST(COALESCE(SUM(credits_pending), 0) AS BIGINT),
@@ -633,14 +786,18 @@ func (db *DB) LedgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	return t, nil
 }
 
-// BalanceMismatches counts balance rows whose counters differ from the
-// transfers that touch them: posted counters from plain and post-pending
-// rows and from the legs purchase rows record, pending counters from
-// pending rows not yet posted or voided (an invariant check; one pass over
-// transfers and purchases).
+// BalanceMismatches counts balance rows whose counters, pending legs
+// included, differ from the transfers that touch them: posted counters
+// from plain and post-pending rows and from the legs purchase rows record,
+// pending counters from pending rows not yet posted or voided (an
+// invariant check; one pass over transfers and purchases).
 func (db *DB) BalanceMismatches(ctx context.Context) (int, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, `WITH open_pending AS (
+	release, err := db.settled(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("balance check: %w", err)
+	}
+	defer release()
+	rows, err := db.r.QueryContext(ctx, `WITH open_pending AS (
 			SELECT t.debit_account_id, t.credit_account_id, t.amount FROM transfers t
 			WHERE t.flags = 2 AND NOT EXISTS (SELECT 1 FROM transfers r WHERE r.pending_id = t.id)),
 		legs (acct, dp, cp, dq, cq) AS (
@@ -652,11 +809,43 @@ func (db *DB) BalanceMismatches(ctx context.Context) (int, error) {
 			UNION ALL SELECT credit_account, 0, price_sats - fee_sats, 0, 0 FROM purchases WHERE buyer_wallet IS NOT NULL
 			UNION ALL SELECT fee_account, 0, fee_sats, 0, 0 FROM purchases WHERE buyer_wallet IS NOT NULL),
 		sums AS (SELECT acct, SUM(dp) AS dp, SUM(cp) AS cp, SUM(dq) AS dq, SUM(cq) AS cq FROM legs GROUP BY acct)
-		SELECT COUNT(*) FROM balances b LEFT JOIN sums s ON s.acct = b.account_id WHERE
+		SELECT b.account_id, CAST(b.debits_posted - COALESCE(s.dp, 0) AS BIGINT), CAST(b.credits_posted - COALESCE(s.cp, 0) AS BIGINT),
+			b.debits_pending <> COALESCE(s.dq, 0) OR b.credits_pending <> COALESCE(s.cq, 0)
+		FROM balances b LEFT JOIN sums s ON s.acct = b.account_id WHERE
 			b.debits_posted <> COALESCE(s.dp, 0) OR b.credits_posted <> COALESCE(s.cp, 0)
-			OR b.debits_pending <> COALESCE(s.dq, 0) OR b.credits_pending <> COALESCE(s.cq, 0)`).Scan(&n)
+			OR b.debits_pending <> COALESCE(s.dq, 0) OR b.credits_pending <> COALESCE(s.cq, 0)`)
 	if err != nil {
 		return 0, fmt.Errorf("balance check: %w", err)
+	}
+	defer rows.Close()
+	// A row short of exactly its pending legs is right; so is every
+	// other row that has no pending legs.
+	n := 0
+	short := map[int64]bool{}
+	for rows.Next() {
+		var acct, debits, credits int64
+		var pendingOff bool
+		if err := rows.Scan(&acct, &debits, &credits, &pendingOff); err != nil {
+			return 0, fmt.Errorf("balance check: %w", err)
+		}
+		short[acct] = true
+		d := legDelta{}
+		if db.pending != nil {
+			d = db.pending.overlay(acct)
+		}
+		if pendingOff || debits+d.debits != 0 || credits+d.credits != 0 {
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("balance check: %w", err)
+	}
+	if db.pending != nil {
+		for acct := range db.pending.accts {
+			if !short[acct] { // complete already: its pending legs would count twice
+				n++
+			}
+		}
 	}
 	return n, nil
 }

@@ -65,7 +65,7 @@ func (db *DB) HoldPayout(ctx context.Context, p *store.Payout) error {
 	if p.Amount <= 0 || p.Fee < 0 || total <= 0 {
 		return fmt.Errorf("payout %s: amount %d and fee %d: %w", p.ID, p.Amount, p.Fee, store.ErrConflict)
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, db.q(`SELECT 1 FROM payouts WHERE id = ?`), p.ID).Scan(&one)
 		if err == nil {
@@ -474,7 +474,7 @@ func (db *DB) resolveHold(ctx context.Context, tx *sql.Tx, p store.Payout, pendi
 
 // ConfirmBatch posts the batch's holds and books where the money went.
 func (db *DB) ConfirmBatch(ctx context.Context, id string, height int64, blockHash string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		if err := db.rowLock(ctx, tx, "payout_batches", "id", id); err != nil {
 			return err
 		}
@@ -533,7 +533,7 @@ func (db *DB) ConfirmBatch(ctx context.Context, id string, height int64, blockHa
 
 // FailBatch voids the batch's holds: the money is back in the wallets.
 func (db *DB) FailBatch(ctx context.Context, id, reason string, spentElsewhere []string) error {
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.writeLedger(ctx, func(tx *sql.Tx) error {
 		if err := db.rowLock(ctx, tx, "payout_batches", "id", id); err != nil {
 			return err
 		}

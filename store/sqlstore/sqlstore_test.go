@@ -182,6 +182,7 @@ func TestDepositAddressesRaceAcrossServers(t *testing.T) {
 // from alice): exactly what the wallets afford succeeds, and the ledger
 // balances.
 func TestBatchesAcrossServersNeverOverspend(t *testing.T) {
+	onePostgresManyServers(t)
 	a, b := twoServers(t)
 	ctx := context.Background()
 	fee, err := a.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
@@ -267,6 +268,7 @@ func TestBatchesAcrossServersNeverOverspend(t *testing.T) {
 // The same linked transfer submitted on two servers at once is applied
 // once; the other sees a repeat.
 func TestTransferOpRepeatAcrossServers(t *testing.T) {
+	onePostgresManyServers(t)
 	a, b := twoServers(t)
 	ctx := context.Background()
 	onchain, err := a.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
@@ -316,6 +318,11 @@ func TestTransferOpRepeatAcrossServers(t *testing.T) {
 // other server pays: shop terms are never served stale.
 func TestRepriceOnOneServerChargesOnTheOther(t *testing.T) {
 	a, b := twoServers(t)
+	if want(t) != "postgres" {
+		// One process keeps a SQLite ledger (the first to open it); the
+		// other is an admin command changing the shop beside it.
+		a, b = b, a
+	}
 	ctx := context.Background()
 	fee, err := a.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
 	if err != nil {
@@ -355,6 +362,92 @@ func TestRepriceOnOneServerChargesOnTheOther(t *testing.T) {
 		if res.Purchase.PriceSats != price {
 			t.Fatalf("purchase %d charged %d, the price is %d", i, res.Purchase.PriceSats, price)
 		}
+	}
+}
+
+// onePostgresManyServers skips a test of several servers applying ledger
+// ops to one database: on SQLite only one process keeps the ledger
+// (TestSQLiteLedgerHasOneKeeper).
+func onePostgresManyServers(t *testing.T) {
+	t.Helper()
+	if want(t) != "postgres" {
+		t.Skip("several servers share a ledger only on PostgreSQL")
+	}
+}
+
+// On SQLite the first store to open a database keeps its ledger (pending
+// legs included); a second one, as an admin command beside a running
+// server, may write everything else but applies no ledger op. Once the
+// keeper closes, the next store to open takes the ledger over with every
+// balance complete.
+func TestSQLiteLedgerHasOneKeeper(t *testing.T) {
+	if want(t) == "postgres" {
+		t.Skip("SQLite only")
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	keeper, _, err := markettest.OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := markettest.OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	fee, _ := keeper.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
+	onchain, _ := keeper.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
+	seller, err := other.EnsureAccount(ctx, "SHA256:seller", "ssh-ed25519 AAAA seller")
+	if err != nil {
+		t.Fatalf("a non-ledger write beside the keeper: %v", err)
+	}
+	buyer, _ := keeper.EnsureAccount(ctx, "SHA256:buyer", "ssh-ed25519 AAAA buyer")
+	s := testShop("one", seller.ID, 300)
+	if err := other.CreateShop(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	fund := store.TransferOp{Transfers: []store.Transfer{{ID: "fund", Debit: onchain, Credit: buyer.WalletID, Amount: 1000, Code: store.CodeDeposit}}}
+	if _, err := other.ApplyBatch(ctx, []store.Op{fund}); !errors.Is(err, sqlstore.ErrLedgerOwned) || !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("the second store applied a ledger op: %v", err)
+	}
+	buy := store.BuyOp{PurchaseID: "p1", Buyer: buyer.ID, BuyerWallet: buyer.WalletID, Shop: s.ID, FeeBps: 1000, FeeAccount: fee, At: 1}
+	res, err := keeper.ApplyBatch(ctx, []store.Op{fund, buy})
+	if err != nil || res[0].Err != nil || res[1].Err != nil {
+		t.Fatal(err, res)
+	}
+	if got := res[1].Balance.Available(); got != 700 {
+		t.Fatalf("balance after the purchase: %d, want 700", got)
+	}
+	for _, c := range []struct {
+		acct int64
+		want int64
+	}{{buyer.WalletID, 700}, {seller.WalletID, 270}} {
+		for _, st := range []*sqlstore.DB{keeper, other} { // the other reads rows the keeper may not have written yet
+			b, err := st.Balance(ctx, c.acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st == keeper && b.Available() != c.want {
+				t.Fatalf("keeper: balance of %d is %d, want %d", c.acct, b.Available(), c.want)
+			}
+		}
+	}
+	if err := keeper.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next, _, err := markettest.OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	for acct, want := range map[int64]int64{buyer.WalletID: 700, seller.WalletID: 270} {
+		if b, err := next.Balance(ctx, acct); err != nil || b.Available() != want {
+			t.Fatalf("after the keeper closed: balance of %d is %+v (%v), want %d", acct, b, err, want)
+		}
+	}
+	if res, err := next.ApplyBatch(ctx, []store.Op{store.BuyOp{PurchaseID: "p2", Buyer: buyer.ID, BuyerWallet: buyer.WalletID,
+		Shop: s.ID, FeeAccount: fee, At: 2}}); err != nil || !res[0].Existing {
+		t.Fatalf("the next keeper: %v %+v", err, res)
 	}
 }
 

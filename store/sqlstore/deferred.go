@@ -1,0 +1,343 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopfile/shopfile/store"
+)
+
+// Write-behind balances (SQLite only).
+//
+// A purchase records both of its legs in its own row (0006), which is
+// durable once the batch's COMMIT is synced. Applying the legs to the
+// buyer's, the payee's and the fee account's balance rows in that same
+// batch dirtied a random balance page per purchase: with a million
+// accounts that was the largest share of the WAL written. Instead the
+// writer keeps the legs not yet applied in memory (pendingLegs), adds them
+// wherever a balance is read or guarded, and a sweeper applies them a range
+// of account ids at a time, going round every account once per sweepCycle,
+// so a balance page is written about once a cycle however many purchases
+// touched it.
+//
+// Crash safety comes from the purchase rows: balances.legs_through and
+// ledger_state.swept_through (0007) say which purchase rows a balance
+// already includes, and on open the pending legs are rebuilt from the rows
+// after them (recover). Only the process that holds the database's ledger
+// lock keeps pending legs; another process opening the same file (an admin
+// command beside a running server) may read and write everything else but
+// apply no ledger op (ErrLedgerOwned).
+const (
+	sweepCycle = 2 * time.Second
+	// bucketBits: a sweep bucket is 1024 consecutive account ids, about
+	// ten balance pages.
+	bucketBits = 10
+	// flushRowsPerStatement keeps a flush statement under SQLite's limit
+	// on bound parameters.
+	flushRowsPerStatement = 200
+)
+
+// ErrLedgerOwned: another process holds this database's ledger.
+var ErrLedgerOwned = errors.New("another shopfile process holds this database's ledger")
+
+// legDelta is what an account's balance row still lacks: posted debits and
+// credits of purchase legs up to purchase rowid through.
+type legDelta struct{ debits, credits, through int64 }
+
+// pendingLegs is the committed write-behind state.
+type pendingLegs struct {
+	// mu is held shared by a reader for its disk read and its look at the
+	// overlay, and exclusively by a commit that changes either, so a
+	// reader never sees a leg twice or not at all.
+	mu      sync.RWMutex
+	accts   map[int64]*legDelta
+	buckets map[int64]map[int64]struct{} // account ids in accts by bucket
+
+	// The sweeper's place in its cycle, and the highest purchase rowid
+	// committed. Changed only at commit, under mu.
+	cursor     int64     // next bucket to sweep
+	cycleStart time.Time // when the cycle began
+	cycleFrom  int64     // the highest purchase rowid when it began
+	maxRowid   int64
+	maxAcct    int64
+
+	release func() error // drops the ledger lock
+}
+
+func newPendingLegs(now time.Time, release func() error) *pendingLegs {
+	return &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64]map[int64]struct{}{}, cycleStart: now, release: release}
+}
+
+func bucketOf(acct int64) int64 { return acct >> bucketBits }
+
+func (p *pendingLegs) add(acct int64, d legDelta) {
+	cur, ok := p.accts[acct]
+	if !ok {
+		cur = &legDelta{}
+		p.accts[acct] = cur
+		set := p.buckets[bucketOf(acct)]
+		if set == nil {
+			set = map[int64]struct{}{}
+			p.buckets[bucketOf(acct)] = set
+		}
+		set[acct] = struct{}{}
+	}
+	cur.debits += d.debits
+	cur.credits += d.credits
+	cur.through = max(cur.through, d.through)
+	p.maxAcct = max(p.maxAcct, acct)
+}
+
+func (p *pendingLegs) drop(acct int64) {
+	if _, ok := p.accts[acct]; !ok {
+		return
+	}
+	delete(p.accts, acct)
+	set := p.buckets[bucketOf(acct)]
+	delete(set, acct)
+	if len(set) == 0 {
+		delete(p.buckets, bucketOf(acct))
+	}
+}
+
+// overlay returns acct's pending legs; the caller holds mu.
+func (p *pendingLegs) overlay(acct int64) legDelta {
+	if d, ok := p.accts[acct]; ok {
+		return *d
+	}
+	return legDelta{}
+}
+
+func (d legDelta) onto(b store.Balance) store.Balance {
+	b.DebitsPosted += d.debits
+	b.CreditsPosted += d.credits
+	return b
+}
+
+// batchLegs is one batch's share of the write-behind state, merged into
+// pendingLegs only if the batch commits.
+type batchLegs struct {
+	added    map[int64]*legDelta
+	flushed  map[int64]bool // committed pending legs this batch applied
+	maxRowid int64
+	// sweeper state to install at commit; nil: unchanged
+	cycle *sweepState
+}
+
+type sweepState struct {
+	cursor     int64
+	cycleStart time.Time
+	cycleFrom  int64
+}
+
+func newBatchLegs() *batchLegs {
+	return &batchLegs{added: map[int64]*legDelta{}, flushed: map[int64]bool{}}
+}
+
+// pendingOf is acct's pending legs as this batch sees them.
+func (b *batch) pendingOf(acct int64) legDelta {
+	var d legDelta
+	if !b.legs.flushed[acct] {
+		d = b.db.pending.overlay(acct)
+	}
+	if a, ok := b.legs.added[acct]; ok {
+		d.debits += a.debits
+		d.credits += a.credits
+		d.through = max(d.through, a.through)
+	}
+	return d
+}
+
+// addLeg defers a leg of purchase rowid.
+func (b *batch) addLeg(acct, debit, credit, rowid int64) {
+	if debit == 0 && credit == 0 {
+		return
+	}
+	d, ok := b.legs.added[acct]
+	if !ok {
+		d = &legDelta{}
+		b.legs.added[acct] = d
+	}
+	d.debits += debit
+	d.credits += credit
+	d.through = max(d.through, rowid)
+}
+
+// flushAccounts applies the pending legs of accts to their balance rows,
+// inside the batch's transaction.
+func (b *batch) flushAccounts(accts []int64) error {
+	type row struct{ acct, debits, credits, through int64 }
+	rows := make([]row, 0, len(accts))
+	for _, a := range accts {
+		d := b.pendingOf(a)
+		b.legs.flushed[a] = true
+		delete(b.legs.added, a)
+		if d.debits != 0 || d.credits != 0 {
+			rows = append(rows, row{a, d.debits, d.credits, d.through})
+		}
+	}
+	slices.SortFunc(rows, func(x, y row) int { return int(x.acct - y.acct) })
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), flushRowsPerStatement)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, 4*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.acct, r.debits, r.credits, r.through)
+		}
+		// SQLite names a VALUES list's columns column1, column2, …
+		query := `UPDATE balances SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3,
+			legs_through = MAX(legs_through, v.column4)
+			FROM (VALUES (?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?)`, len(chunk)-1) + `) AS v
+			WHERE balances.account_id = v.column1`
+		n, err := b.exec(query, args...)
+		if err != nil {
+			return fmt.Errorf("apply pending legs: %w", err)
+		}
+		if n != int64(len(chunk)) {
+			return fmt.Errorf("apply pending legs: %d of %d balance rows found", n, len(chunk))
+		}
+	}
+	return nil
+}
+
+// sweep applies the pending legs of the buckets the sweeper has reached by
+// now in its cycle; at the end of a cycle it records that every purchase
+// before the cycle began is in the balances.
+func (b *batch) sweep() error {
+	p := b.db.pending
+	now := b.db.now()
+	st := sweepState{cursor: p.cursor, cycleStart: p.cycleStart, cycleFrom: p.cycleFrom}
+	last := bucketOf(max(p.maxAcct, b.maxAddedAcct())) // sweep buckets 0..last
+	target := int64(float64(last+1) * float64(now.Sub(st.cycleStart)) / float64(sweepCycle))
+	target = min(max(target, st.cursor), last+1)
+	var accts []int64
+	for k := st.cursor; k < target; k++ {
+		for a := range p.buckets[k] {
+			if !b.legs.flushed[a] {
+				accts = append(accts, a)
+			}
+		}
+	}
+	for a := range b.legs.added {
+		if k := bucketOf(a); k >= st.cursor && k < target && !b.legs.flushed[a] && p.overlay(a) == (legDelta{}) {
+			accts = append(accts, a)
+		}
+	}
+	if err := b.flushAccounts(accts); err != nil {
+		return err
+	}
+	st.cursor = target
+	if st.cursor > last {
+		if _, err := b.exec(`UPDATE ledger_state SET swept_through = ? WHERE id = 1`, st.cycleFrom); err != nil {
+			return fmt.Errorf("record the sweep: %w", err)
+		}
+		st = sweepState{cursor: 0, cycleStart: now, cycleFrom: max(p.maxRowid, b.legs.maxRowid)}
+	}
+	if st != (sweepState{cursor: p.cursor, cycleStart: p.cycleStart, cycleFrom: p.cycleFrom}) {
+		b.legs.cycle = &st
+	}
+	return nil
+}
+
+func (b *batch) maxAddedAcct() int64 {
+	var m int64
+	for a := range b.legs.added {
+		m = max(m, a)
+	}
+	return m
+}
+
+// flushAll applies every pending leg and starts a new sweep cycle.
+func (b *batch) flushAll() error {
+	p := b.db.pending
+	accts := slices.Collect(maps.Keys(p.accts))
+	for a := range b.legs.added {
+		if _, ok := p.accts[a]; !ok {
+			accts = append(accts, a)
+		}
+	}
+	if err := b.flushAccounts(accts); err != nil {
+		return err
+	}
+	through := max(p.maxRowid, b.legs.maxRowid)
+	if _, err := b.exec(`UPDATE ledger_state SET swept_through = ? WHERE id = 1`, through); err != nil {
+		return fmt.Errorf("record the sweep: %w", err)
+	}
+	b.legs.cycle = &sweepState{cursor: 0, cycleStart: b.db.now(), cycleFrom: through}
+	return nil
+}
+
+// commitLegs installs a committed batch's legs; the caller holds p.mu.
+func (p *pendingLegs) commitLegs(l *batchLegs) {
+	for a := range l.flushed {
+		p.drop(a)
+	}
+	for a, d := range l.added {
+		p.add(a, *d)
+	}
+	p.maxRowid = max(p.maxRowid, l.maxRowid)
+	if l.cycle != nil {
+		p.cursor, p.cycleStart, p.cycleFrom = l.cycle.cursor, l.cycle.cycleStart, l.cycle.cycleFrom
+	}
+}
+
+// recover rebuilds the pending legs from the purchase rows that some
+// balance does not include yet (after a crash, or a stop without a final
+// flush).
+func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
+	var swept int64
+	if err := w.QueryRowContext(ctx, `SELECT swept_through FROM ledger_state WHERE id = 1`).Scan(&swept); err != nil {
+		return fmt.Errorf("ledger state: %w", err)
+	}
+	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(rowid), 0) FROM purchases`).Scan(&p.maxRowid); err != nil {
+		return fmt.Errorf("purchases: %w", err)
+	}
+	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(account_id), 0) FROM balances`).Scan(&p.maxAcct); err != nil {
+		return fmt.Errorf("balances: %w", err)
+	}
+	rows, err := w.QueryContext(ctx, `SELECT acct, SUM(d), SUM(c), MAX(r) FROM (
+		SELECT p.buyer_wallet AS acct, p.price_sats AS d, 0 AS c, p.rowid AS r FROM purchases p
+			JOIN balances b ON b.account_id = p.buyer_wallet WHERE p.rowid > ?1 AND p.rowid > b.legs_through
+		UNION ALL
+		SELECT p.credit_account, 0, p.price_sats - p.fee_sats, p.rowid FROM purchases p
+			JOIN balances b ON b.account_id = p.credit_account WHERE p.rowid > ?1 AND p.rowid > b.legs_through
+		UNION ALL
+		SELECT p.fee_account, 0, p.fee_sats, p.rowid FROM purchases p
+			JOIN balances b ON b.account_id = p.fee_account WHERE p.rowid > ?1 AND p.rowid > b.legs_through
+	) GROUP BY acct`, swept)
+	if err != nil {
+		return fmt.Errorf("pending legs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a int64
+		var d legDelta
+		if err := rows.Scan(&a, &d.debits, &d.credits, &d.through); err != nil {
+			return fmt.Errorf("pending legs: %w", err)
+		}
+		if d.debits != 0 || d.credits != 0 {
+			p.add(a, d)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("pending legs: %w", err)
+	}
+	p.cycleFrom = swept
+	return nil
+}
+
+// pendingTotals sums the overlay; the caller holds p.mu.
+func (p *pendingLegs) totals() (debits, credits int64) {
+	for _, d := range p.accts {
+		debits += d.debits
+		credits += d.credits
+	}
+	return debits, credits
+}
