@@ -218,10 +218,9 @@ func (db *DB) Close() error {
 	var ckErr, flushErr, lockErr error
 	if db.pending != nil {
 		// Not needed for safety (the next open rebuilds them); it leaves
-		// the balance rows complete for whoever reads the file next.
+		// the balance rows complete for whoever reads the file next. The
+		// lock goes last, once this process can write nothing more.
 		flushErr = db.writeLedger(context.Background(), func(*sql.Tx) error { return nil })
-		lockErr = db.pending.release()
-		db.pending = nil
 	}
 	if db.ckpt != nil {
 		ckErr = db.ckpt.close()
@@ -237,7 +236,11 @@ func (db *DB) Close() error {
 	if db.r != nil {
 		rErr = db.r.Close()
 	}
-	return errors.Join(flushErr, lockErr, ckErr, rErr, db.w.Close())
+	wErr := db.w.Close()
+	if db.pending != nil {
+		lockErr = db.pending.release()
+	}
+	return errors.Join(flushErr, lockErr, ckErr, rErr, wErr)
 }
 
 func (db *DB) micros() int64 { return db.now().UnixMicro() }
@@ -317,7 +320,7 @@ func (db *DB) writeLedger(ctx context.Context, fn func(tx *sql.Tx) error) error 
 			db.writes.Add(1)
 			b := &batch{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}, legs: legs}
 			defer b.close()
-			if len(db.pending.accts) > 0 {
+			if len(db.pending.accts) > 0 || len(db.pending.sales) > 0 {
 				if err := b.flushAll(); err != nil {
 					return err
 				}

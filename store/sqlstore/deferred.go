@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -42,6 +43,12 @@ const (
 	// flushRowsPerStatement keeps a flush statement under SQLite's limit
 	// on bound parameters.
 	flushRowsPerStatement = 200
+	// maxSweepShare: one batch sweeps at most 1/maxSweepShare of the
+	// buckets.
+	maxSweepShare = 16
+	// salesSlots: shops' pending sales counts are swept in this many
+	// groups (by a hash of the shop id), in step with the accounts.
+	salesSlots = 64
 )
 
 // ErrLedgerOwned: another process holds this database's ledger.
@@ -59,10 +66,15 @@ type pendingLegs struct {
 	mu      sync.RWMutex
 	accts   map[int64]*legDelta
 	buckets map[int64]map[int64]struct{} // account ids in accts by bucket
+	// sales: purchases not yet in shop_sales, per shop (debits counts
+	// them), and the shops by sweep slot.
+	sales     map[string]*legDelta
+	salesSlot [salesSlots]map[string]struct{}
 
 	// The sweeper's place in its cycle, and the highest purchase rowid
 	// committed. Changed only at commit, under mu.
 	cursor     int64     // next bucket to sweep
+	salesDone  int       // sales slots swept this cycle
 	cycleStart time.Time // when the cycle began
 	cycleFrom  int64     // the highest purchase rowid when it began
 	maxRowid   int64
@@ -72,7 +84,45 @@ type pendingLegs struct {
 }
 
 func newPendingLegs(now time.Time, release func() error) *pendingLegs {
-	return &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64]map[int64]struct{}{}, cycleStart: now, release: release}
+	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64]map[int64]struct{}{}, sales: map[string]*legDelta{},
+		cycleStart: now, release: release}
+	for i := range p.salesSlot {
+		p.salesSlot[i] = map[string]struct{}{}
+	}
+	return p
+}
+
+func slotOf(shop string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(shop))
+	return int(h.Sum32() % salesSlots)
+}
+
+func (p *pendingLegs) addSales(shop string, d legDelta) {
+	cur, ok := p.sales[shop]
+	if !ok {
+		cur = &legDelta{}
+		p.sales[shop] = cur
+		p.salesSlot[slotOf(shop)][shop] = struct{}{}
+	}
+	cur.debits += d.debits
+	cur.through = max(cur.through, d.through)
+}
+
+func (p *pendingLegs) dropSales(shop string) {
+	if _, ok := p.sales[shop]; ok {
+		delete(p.sales, shop)
+		delete(p.salesSlot[slotOf(shop)], shop)
+	}
+}
+
+// pendingSales is a shop's purchases not yet in shop_sales; the caller
+// holds mu.
+func (p *pendingLegs) pendingSales(shop string) int64 {
+	if d, ok := p.sales[shop]; ok {
+		return d.debits
+	}
+	return 0
 }
 
 func bucketOf(acct int64) int64 { return acct >> bucketBits }
@@ -124,21 +174,96 @@ func (d legDelta) onto(b store.Balance) store.Balance {
 // batchLegs is one batch's share of the write-behind state, merged into
 // pendingLegs only if the batch commits.
 type batchLegs struct {
-	added    map[int64]*legDelta
-	flushed  map[int64]bool // committed pending legs this batch applied
-	maxRowid int64
+	added        map[int64]*legDelta
+	flushed      map[int64]bool       // committed pending legs this batch applied
+	sales        map[string]*legDelta // this batch's purchases per shop
+	salesFlushed map[string]bool
+	maxRowid     int64
 	// sweeper state to install at commit; nil: unchanged
 	cycle *sweepState
 }
 
 type sweepState struct {
 	cursor     int64
+	salesDone  int
 	cycleStart time.Time
 	cycleFrom  int64
 }
 
 func newBatchLegs() *batchLegs {
-	return &batchLegs{added: map[int64]*legDelta{}, flushed: map[int64]bool{}}
+	return &batchLegs{added: map[int64]*legDelta{}, flushed: map[int64]bool{}, sales: map[string]*legDelta{},
+		salesFlushed: map[string]bool{}}
+}
+
+// countSale defers a shop's sales count for purchase rowid.
+func (b *batch) countSale(shop string, rowid int64) {
+	d, ok := b.legs.sales[shop]
+	if !ok {
+		d = &legDelta{}
+		b.legs.sales[shop] = d
+	}
+	d.debits++
+	d.through = max(d.through, rowid)
+}
+
+// flushSalesOf adds the pending purchases of shops to shop_sales.
+func (b *batch) flushSalesOf(shops []string) error {
+	type row struct {
+		shop       string
+		n, through int64
+	}
+	rows := make([]row, 0, len(shops))
+	for _, shop := range shops {
+		var d legDelta
+		if !b.legs.salesFlushed[shop] {
+			if c, ok := b.db.pending.sales[shop]; ok {
+				d = *c
+			}
+		}
+		if a, ok := b.legs.sales[shop]; ok {
+			d.debits += a.debits
+			d.through = max(d.through, a.through)
+		}
+		b.legs.salesFlushed[shop] = true
+		delete(b.legs.sales, shop)
+		if d.debits != 0 {
+			rows = append(rows, row{shop, d.debits, d.through})
+		}
+	}
+	slices.SortFunc(rows, func(x, y row) int { return strings.Compare(x.shop, y.shop) })
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), flushRowsPerStatement)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, 3*len(chunk))
+		for _, r := range chunk {
+			args = append(args, r.shop, r.n, r.through)
+		}
+		query := `INSERT INTO shop_sales (shop_id, n, counted_through) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, len(chunk)-1) +
+			` ON CONFLICT (shop_id) DO UPDATE SET n = shop_sales.n + excluded.n,
+			counted_through = MAX(shop_sales.counted_through, excluded.counted_through)`
+		if _, err := b.exec(query, args...); err != nil {
+			return fmt.Errorf("count sales: %w", err)
+		}
+	}
+	return nil
+}
+
+// salesInSlots lists the shops with pending sales in slots [from, to).
+func (b *batch) salesInSlots(from, to int) []string {
+	var shops []string
+	for k := from; k < to; k++ {
+		for shop := range b.db.pending.salesSlot[k] {
+			if !b.legs.salesFlushed[shop] {
+				shops = append(shops, shop)
+			}
+		}
+	}
+	for shop := range b.legs.sales {
+		if k := slotOf(shop); k >= from && k < to && !b.legs.salesFlushed[shop] && b.db.pending.sales[shop] == nil {
+			shops = append(shops, shop)
+		}
+	}
+	return shops
 }
 
 // pendingOf is acct's pending legs as this batch sees them.
@@ -213,10 +338,13 @@ func (b *batch) flushAccounts(accts []int64) error {
 func (b *batch) sweep() error {
 	p := b.db.pending
 	now := b.db.now()
-	st := sweepState{cursor: p.cursor, cycleStart: p.cycleStart, cycleFrom: p.cycleFrom}
+	st := sweepState{cursor: p.cursor, salesDone: p.salesDone, cycleStart: p.cycleStart, cycleFrom: p.cycleFrom}
+	was := st
 	last := bucketOf(max(p.maxAcct, b.maxAddedAcct())) // sweep buckets 0..last
 	target := int64(float64(last+1) * float64(now.Sub(st.cycleStart)) / float64(sweepCycle))
-	target = min(max(target, st.cursor), last+1)
+	// After a stall, catch up over several batches rather than in one
+	// long one (the cycle stretches instead).
+	target = min(max(target, st.cursor), last+1, st.cursor+(last+1)/maxSweepShare+1)
 	var accts []int64
 	for k := st.cursor; k < target; k++ {
 		for a := range p.buckets[k] {
@@ -234,13 +362,20 @@ func (b *batch) sweep() error {
 		return err
 	}
 	st.cursor = target
+	salesTo := min(salesSlots, int((target*salesSlots+last)/(last+1))) // rounded up: all of them at the end
+	if salesTo > st.salesDone {
+		if err := b.flushSalesOf(b.salesInSlots(st.salesDone, salesTo)); err != nil {
+			return err
+		}
+		st.salesDone = salesTo
+	}
 	if st.cursor > last {
 		if _, err := b.exec(`UPDATE ledger_state SET swept_through = ? WHERE id = 1`, st.cycleFrom); err != nil {
 			return fmt.Errorf("record the sweep: %w", err)
 		}
 		st = sweepState{cursor: 0, cycleStart: now, cycleFrom: max(p.maxRowid, b.legs.maxRowid)}
 	}
-	if st != (sweepState{cursor: p.cursor, cycleStart: p.cycleStart, cycleFrom: p.cycleFrom}) {
+	if st != was {
 		b.legs.cycle = &st
 	}
 	return nil
@@ -266,6 +401,9 @@ func (b *batch) flushAll() error {
 	if err := b.flushAccounts(accts); err != nil {
 		return err
 	}
+	if err := b.flushSalesOf(b.salesInSlots(0, salesSlots)); err != nil {
+		return err
+	}
 	through := max(p.maxRowid, b.legs.maxRowid)
 	if _, err := b.exec(`UPDATE ledger_state SET swept_through = ? WHERE id = 1`, through); err != nil {
 		return fmt.Errorf("record the sweep: %w", err)
@@ -282,9 +420,15 @@ func (p *pendingLegs) commitLegs(l *batchLegs) {
 	for a, d := range l.added {
 		p.add(a, *d)
 	}
+	for shop := range l.salesFlushed {
+		p.dropSales(shop)
+	}
+	for shop, d := range l.sales {
+		p.addSales(shop, *d)
+	}
 	p.maxRowid = max(p.maxRowid, l.maxRowid)
 	if l.cycle != nil {
-		p.cursor, p.cycleStart, p.cycleFrom = l.cycle.cursor, l.cycle.cycleStart, l.cycle.cycleFrom
+		p.cursor, p.salesDone, p.cycleStart, p.cycleFrom = l.cycle.cursor, l.cycle.salesDone, l.cycle.cycleStart, l.cycle.cycleFrom
 	}
 }
 
@@ -328,6 +472,24 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pending legs: %w", err)
+	}
+	sales, err := w.QueryContext(ctx, `SELECT p.shop_id, COUNT(*), MAX(p.rowid) FROM purchases p
+		LEFT JOIN shop_sales s ON s.shop_id = p.shop_id
+		WHERE p.rowid > ? AND p.rowid > COALESCE(s.counted_through, 0) GROUP BY p.shop_id`, swept)
+	if err != nil {
+		return fmt.Errorf("pending sales: %w", err)
+	}
+	defer sales.Close()
+	for sales.Next() {
+		var shop string
+		var d legDelta
+		if err := sales.Scan(&shop, &d.debits, &d.through); err != nil {
+			return fmt.Errorf("pending sales: %w", err)
+		}
+		p.addSales(shop, d)
+	}
+	if err := sales.Err(); err != nil {
+		return fmt.Errorf("pending sales: %w", err)
 	}
 	p.cycleFrom = swept
 	return nil

@@ -433,7 +433,7 @@ func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, cre
 	b.addLeg(credited, 0, p.PriceSats-p.FeeSats, rowid)
 	b.addLeg(op.FeeAccount, 0, p.FeeSats, rowid)
 	bal.DebitsPosted += p.PriceSats
-	b.sales[p.Shop]++
+	b.countSale(p.Shop, rowid)
 	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
 }
 
@@ -770,15 +770,42 @@ func (db *DB) ledgerTotals(ctx context.Context) (store.LedgerTotals, error) {
 	}
 	t.Transfers += legs
 	t.TransferSum += legSum
-	// Every shop with purchases has their count, and the counts sum to the
-	// purchases: so no shop counts a sale it never made either.
-	var counted int64
-	err = db.r.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM (SELECT shop_id, COUNT(*) AS c FROM purchases GROUP BY shop_id) p
-			LEFT JOIN shop_sales ss ON ss.shop_id = p.shop_id WHERE ss.n IS NULL OR ss.n <> p.c),
-		(SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM shop_sales)`).Scan(&t.SalesMismatches, &counted)
+	// Every shop with purchases has their count (pending ones included),
+	// and the counts sum to the purchases: so no shop counts a sale it
+	// never made either.
+	rows, err := db.r.QueryContext(ctx, `SELECT p.shop_id, p.c - COALESCE(ss.n, 0)
+		FROM (SELECT shop_id, COUNT(*) AS c FROM purchases GROUP BY shop_id) p
+		LEFT JOIN shop_sales ss ON ss.shop_id = p.shop_id WHERE ss.n IS NULL OR ss.n <> p.c`)
 	if err != nil {
 		return t, fmt.Errorf("sales totals: %w", err)
+	}
+	defer rows.Close()
+	short := map[string]bool{}
+	for rows.Next() {
+		var shop string
+		var missing int64
+		if err := rows.Scan(&shop, &missing); err != nil {
+			return t, fmt.Errorf("sales totals: %w", err)
+		}
+		short[shop] = true
+		if db.pending == nil || db.pending.pendingSales(shop) != missing {
+			t.SalesMismatches++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return t, fmt.Errorf("sales totals: %w", err)
+	}
+	var counted int64
+	if err := db.r.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM shop_sales`).Scan(&counted); err != nil {
+		return t, fmt.Errorf("sales totals: %w", err)
+	}
+	if db.pending != nil {
+		for shop, d := range db.pending.sales {
+			counted += d.debits
+			if !short[shop] { // counted already: its pending sales would count twice
+				t.SalesMismatches++
+			}
+		}
 	}
 	if t.SalesMismatches == 0 && counted != t.Purchases {
 		t.SalesMismatches = 1

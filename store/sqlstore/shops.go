@@ -41,6 +41,10 @@ func (db *DB) CreateShop(ctx context.Context, s *store.Shop) error {
 
 // Shop loads one shop with its sales count.
 func (db *DB) Shop(ctx context.Context, id string) (*store.Shop, error) {
+	if p := db.pending; p != nil { // sales not yet counted in shop_sales
+		p.mu.RLock()
+		defer p.mu.RUnlock()
+	}
 	s := &store.Shop{}
 	row := db.r.QueryRowContext(ctx, db.q(`SELECT `+shopColumns+`, COALESCE((SELECT n FROM shop_sales ss WHERE ss.shop_id = s.id), 0)
 		FROM shops s WHERE s.id = ?`), id)
@@ -51,6 +55,9 @@ func (db *DB) Shop(ctx context.Context, id string) (*store.Shop, error) {
 		return nil, fmt.Errorf("shop %s: %w", id, mapErr(err))
 	}
 	s.Frozen = frozen != 0
+	if db.pending != nil {
+		s.Sales += db.pending.pendingSales(id)
+	}
 	return s, nil
 }
 

@@ -1,12 +1,14 @@
--- Write-behind balances (deferred.go). A purchase's legs are durable in
+-- Write-behind balances and sales counts (deferred.go). A purchase's legs are durable in
 -- its purchase row at COMMIT; the balance rows they move are brought up to
 -- date later, a range of accounts at a time, so a hot page is written once
 -- for many purchases instead of once per purchase.
 --   legs_through:  this account's balance includes the legs of every
 --                  purchase up to this purchases rowid.
---   swept_through: every account's balance includes the legs of every
---                  purchase up to this rowid (recovery starts after it).
+--   counted_through: the same for a shop's sales count.
+--   swept_through: every balance and sales count includes every purchase
+--                  up to this rowid (recovery starts after it).
 ALTER TABLE balances ADD COLUMN legs_through INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE shop_sales ADD COLUMN counted_through INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE ledger_state (
   id            INTEGER PRIMARY KEY CHECK (id = 1),
   swept_through INTEGER NOT NULL
