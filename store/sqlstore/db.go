@@ -59,7 +59,18 @@ var _ store.Store = (*DB)(nil)
 // backstop with a larger threshold: it also restarts the WAL from its
 // beginning (only a writer can), and by then the checkpointer has already
 // copied nearly every frame, so it costs little.
+//
+// Under steady load the checkpointer never quite catches up (the writer
+// appends while it copies), so the WAL would only restart through that
+// backstop, in the middle of some batch's COMMIT. Instead, when a pass of
+// the checkpointer has copied every frame of a WAL past restartFrames, the
+// ledger writer, between two batches, checkpoints the few frames committed
+// since (restartWAL); its next transaction then starts the WAL afresh.
 const (
+	restartFrames = 8192 // 32 MiB
+	// restartWithin: a caught-up pass older than this is stale (the
+	// writer has appended too much since for a short checkpoint).
+	restartWithin = 20 * time.Millisecond
 	writerAutoCheckpoint = 16384 // pages (64 MiB at 4 KiB)
 	checkpointEvery      = 100 * time.Millisecond
 	// A pass that copied more frames than this runs again at once.
@@ -152,6 +163,9 @@ type checkpointer struct {
 	db   *sql.DB
 	stop chan struct{}
 	done chan struct{}
+	// caughtUp is when a pass last copied every frame of a WAL past
+	// restartFrames (Unix nanoseconds), 0 once the writer has used it.
+	caughtUp atomic.Int64
 }
 
 func newCheckpointer(db *sql.DB) *checkpointer {
@@ -178,6 +192,9 @@ func (c *checkpointer) run() {
 		// which stops the ledger (fail closed).
 		var busy, logFrames, copied int
 		err := c.db.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
+		if err == nil && busy == 0 && copied == logFrames && logFrames >= restartFrames {
+			c.caughtUp.Store(time.Now().UnixNano())
+		}
 		delta := copied - prev
 		if delta < 0 {
 			delta = copied
@@ -189,6 +206,20 @@ func (c *checkpointer) run() {
 		}
 		t.Reset(next)
 	}
+}
+
+// restartWAL runs, on the writer connection, the short checkpoint that
+// lets the next transaction restart a WAL the checkpointer has caught up
+// with. A failure is left to the backstop.
+func (db *DB) restartWAL(ctx context.Context) {
+	if db.ckpt == nil {
+		return
+	}
+	at := db.ckpt.caughtUp.Swap(0)
+	if at == 0 || time.Since(time.Unix(0, at)) > restartWithin {
+		return
+	}
+	_, _ = db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 }
 
 // close stops the checkpointer and closes its connection.

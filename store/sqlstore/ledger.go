@@ -178,6 +178,7 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 	if db.ledgerElsewhere {
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, ErrLedgerOwned)
 	}
+	db.restartWAL(ctx)
 	err := db.retry(ctx, func() error {
 		var legs *batchLegs
 		if db.pending != nil {
