@@ -70,7 +70,7 @@ const (
 	restartFrames = 8192 // 32 MiB
 	// restartWithin: a caught-up pass older than this is stale (the
 	// writer has appended too much since for a short checkpoint).
-	restartWithin = 20 * time.Millisecond
+	restartWithin        = 20 * time.Millisecond
 	writerAutoCheckpoint = 16384 // pages (64 MiB at 4 KiB)
 	checkpointEvery      = 100 * time.Millisecond
 	// A pass that copied more frames than this runs again at once.
