@@ -451,9 +451,12 @@ type dialect struct {
 	// rowLocks: concurrent write transactions exist (PostgreSQL), so a
 	// transaction locks the rows it decides on (rowLock).
 	rowLocks bool
+	// creditLegs: who a purchase credited is kept in credit_legs, written
+	// by the write-behind sweeper (SQLite), not indexed on purchases.
+	creditLegs bool
 }
 
-var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }, migrations: "migrations/sqlite"}
+var sqliteDialect = dialect{name: "sqlite", rebind: func(q string) string { return q }, migrations: "migrations/sqlite", creditLegs: true}
 
 // dollarRebind turns ? placeholders into $1, $2, … for PostgreSQL.
 func dollarRebind(q string) string {

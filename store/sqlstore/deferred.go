@@ -55,8 +55,21 @@ const (
 var ErrLedgerOwned = errors.New("another shopfile process holds this database's ledger")
 
 // legDelta is what an account's balance row still lacks: posted debits and
-// credits of purchase legs up to purchase rowid through.
-type legDelta struct{ debits, credits, through int64 }
+// credits of purchase legs up to purchase rowid through, and the purchases
+// that credited it (for credit_legs).
+type legDelta struct {
+	debits, credits, through int64
+	credited                 []int64
+}
+
+func (d *legDelta) merge(o legDelta) {
+	d.debits += o.debits
+	d.credits += o.credits
+	d.through = max(d.through, o.through)
+	d.credited = append(d.credited, o.credited...)
+}
+
+func (d legDelta) zero() bool { return d.debits == 0 && d.credits == 0 && len(d.credited) == 0 }
 
 // pendingLegs is the committed write-behind state.
 type pendingLegs struct {
@@ -139,9 +152,7 @@ func (p *pendingLegs) add(acct int64, d legDelta) {
 		}
 		set[acct] = struct{}{}
 	}
-	cur.debits += d.debits
-	cur.credits += d.credits
-	cur.through = max(cur.through, d.through)
+	cur.merge(d)
 	p.maxAcct = max(p.maxAcct, acct)
 }
 
@@ -157,12 +168,19 @@ func (p *pendingLegs) drop(acct int64) {
 	}
 }
 
-// overlay returns acct's pending legs; the caller holds mu.
+// overlay returns acct's pending legs (sharing the credited list); the
+// caller holds mu.
 func (p *pendingLegs) overlay(acct int64) legDelta {
 	if d, ok := p.accts[acct]; ok {
 		return *d
 	}
 	return legDelta{}
+}
+
+// pendingIn reports whether acct has pending legs; the caller holds mu.
+func (p *pendingLegs) pendingIn(acct int64) bool {
+	_, ok := p.accts[acct]
+	return ok
 }
 
 func (d legDelta) onto(b store.Balance) store.Balance {
@@ -271,11 +289,10 @@ func (b *batch) pendingOf(acct int64) legDelta {
 	var d legDelta
 	if !b.legs.flushed[acct] {
 		d = b.db.pending.overlay(acct)
+		d.credited = slices.Clip(d.credited) // appending below must not write into the shared list
 	}
 	if a, ok := b.legs.added[acct]; ok {
-		d.debits += a.debits
-		d.credits += a.credits
-		d.through = max(d.through, a.through)
+		d.merge(*a)
 	}
 	return d
 }
@@ -293,6 +310,9 @@ func (b *batch) addLeg(acct, debit, credit, rowid int64) {
 	d.debits += debit
 	d.credits += credit
 	d.through = max(d.through, rowid)
+	if credit != 0 {
+		d.credited = append(d.credited, rowid)
+	}
 }
 
 // flushAccounts applies the pending legs of accts to their balance rows,
@@ -300,6 +320,7 @@ func (b *batch) addLeg(acct, debit, credit, rowid int64) {
 func (b *batch) flushAccounts(accts []int64) error {
 	type row struct{ acct, debits, credits, through int64 }
 	rows := make([]row, 0, len(accts))
+	var credited [][2]int64 // (account, purchase rowid)
 	for _, a := range accts {
 		d := b.pendingOf(a)
 		b.legs.flushed[a] = true
@@ -307,6 +328,12 @@ func (b *batch) flushAccounts(accts []int64) error {
 		if d.debits != 0 || d.credits != 0 {
 			rows = append(rows, row{a, d.debits, d.credits, d.through})
 		}
+		for _, r := range d.credited {
+			credited = append(credited, [2]int64{a, r})
+		}
+	}
+	if err := b.insertCreditLegs(credited); err != nil {
+		return err
 	}
 	slices.SortFunc(rows, func(x, y row) int { return int(x.acct - y.acct) })
 	for len(rows) > 0 {
@@ -327,6 +354,32 @@ func (b *batch) flushAccounts(accts []int64) error {
 		}
 		if n != int64(len(chunk)) {
 			return fmt.Errorf("apply pending legs: %d of %d balance rows found", n, len(chunk))
+		}
+	}
+	return nil
+}
+
+// insertCreditLegs records which purchases credited which accounts, in key
+// order, so each page of credit_legs is written once.
+func (b *batch) insertCreditLegs(legs [][2]int64) error {
+	slices.SortFunc(legs, func(x, y [2]int64) int {
+		if x[0] != y[0] {
+			return int(x[0] - y[0])
+		}
+		return int(x[1] - y[1])
+	})
+	const perStatement = 2 * flushRowsPerStatement
+	for len(legs) > 0 {
+		chunk := legs[:min(len(legs), perStatement)]
+		legs = legs[len(chunk):]
+		args := make([]any, 0, 2*len(chunk))
+		for _, l := range chunk {
+			args = append(args, l[0], l[1])
+		}
+		query := `INSERT INTO credit_legs (account_id, purchase) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(chunk)-1) +
+			` ON CONFLICT DO NOTHING`
+		if _, err := b.exec(query, args...); err != nil {
+			return fmt.Errorf("record credit legs: %w", err)
 		}
 	}
 	return nil
@@ -354,7 +407,7 @@ func (b *batch) sweep() error {
 		}
 	}
 	for a := range b.legs.added {
-		if k := bucketOf(a); k >= st.cursor && k < target && !b.legs.flushed[a] && p.overlay(a) == (legDelta{}) {
+		if k := bucketOf(a); k >= st.cursor && k < target && !b.legs.flushed[a] && !p.pendingIn(a) {
 			accts = append(accts, a)
 		}
 	}
@@ -446,7 +499,7 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(account_id), 0) FROM balances`).Scan(&p.maxAcct); err != nil {
 		return fmt.Errorf("balances: %w", err)
 	}
-	rows, err := w.QueryContext(ctx, `SELECT acct, SUM(d), SUM(c), MAX(r) FROM (
+	rows, err := w.QueryContext(ctx, `SELECT acct, d, c, r FROM (
 		SELECT p.buyer_wallet AS acct, p.price_sats AS d, 0 AS c, p.rowid AS r FROM purchases p
 			JOIN balances b ON b.account_id = p.buyer_wallet WHERE p.rowid > ?1 AND p.rowid > b.legs_through
 		UNION ALL
@@ -455,7 +508,7 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 		UNION ALL
 		SELECT p.fee_account, 0, p.fee_sats, p.rowid FROM purchases p
 			JOIN balances b ON b.account_id = p.fee_account WHERE p.rowid > ?1 AND p.rowid > b.legs_through
-	) GROUP BY acct`, swept)
+	) WHERE d <> 0 OR c <> 0`, swept)
 	if err != nil {
 		return fmt.Errorf("pending legs: %w", err)
 	}
@@ -466,9 +519,10 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 		if err := rows.Scan(&a, &d.debits, &d.credits, &d.through); err != nil {
 			return fmt.Errorf("pending legs: %w", err)
 		}
-		if d.debits != 0 || d.credits != 0 {
-			p.add(a, d)
+		if d.credits != 0 {
+			d.credited = []int64{d.through}
 		}
+		p.add(a, d)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("pending legs: %w", err)

@@ -102,6 +102,8 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 		if b, _ := db.Balance(ctx, fee); b.CreditsPosted != avail[fee] {
 			t.Fatalf("%s: fees %d, the model %d", when, b.CreditsPosted, avail[fee])
 		}
+		soldBy := map[int]int{}
+		var fees int
 		for _, s := range shops {
 			got, err := db.Shop(ctx, s.id)
 			if err != nil {
@@ -110,6 +112,34 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 			if got.Sales != sales[s.id] {
 				t.Fatalf("%s: %s sold %d, the model %d", when, s.id, got.Sales, sales[s.id])
 			}
+			soldBy[s.payee] += int(sales[s.id])
+			fees += int(sales[s.id])
+		}
+		// Each sale shows once in its payee's history, applied or pending.
+		legs := func(acct int64, code store.TransferCode) int {
+			h, err := db.History(ctx, acct, 100_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, seen := 0, map[string]bool{}
+			for _, x := range h {
+				if x.Code == code && x.Credit == acct {
+					if seen[x.ID] {
+						t.Fatalf("%s: %s twice in the history of %d", when, x.ID, acct)
+					}
+					seen[x.ID] = true
+					n++
+				}
+			}
+			return n
+		}
+		for payee, n := range soldBy {
+			if got := legs(accts[payee].WalletID, store.CodePurchase); got != n {
+				t.Fatalf("%s: %s's history shows %d sales, the model %d", when, accts[payee].ID, got, n)
+			}
+		}
+		if got := legs(fee, store.CodeFee); got != fees {
+			t.Fatalf("%s: the fee account's history shows %d fees, the model %d", when, got, fees)
 		}
 	}
 	invariants := func(db *DB, when string) {

@@ -662,6 +662,25 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 	// Post-pending rows are left out: the pending row they settle already
 	// showed the movement when the money was held. Each arm is cut to
 	// limit rows through its own index before the arms are merged.
+	credited := `
+		SELECT * FROM (SELECT ` + shareLeg + ` FROM purchases WHERE credit_account = ? AND price_sats > fee_sats
+			ORDER BY created_at DESC LIMIT ?) cs
+		UNION ALL
+		SELECT * FROM (SELECT ` + feeLeg + ` FROM purchases WHERE fee_account = ? AND fee_sats > 0
+			ORDER BY created_at DESC LIMIT ?) cf`
+	if db.dialect.creditLegs {
+		// SQLite: credit_legs holds the legs the sweeper has applied to
+		// acct's balance; the rest are purchases after its legs_through
+		// (and after swept_through), a short scan of the newest rows.
+		credited = `
+		SELECT * FROM (SELECT ` + creditedLeg + ` FROM credit_legs c JOIN purchases p ON p.rowid = c.purchase
+			WHERE c.account_id = ? ORDER BY c.purchase DESC LIMIT ?) cl
+		UNION ALL
+		SELECT * FROM (SELECT ` + creditedLeg + ` FROM (SELECT ? AS account_id) c JOIN purchases p
+			ON p.rowid > (SELECT MAX(b.legs_through, s.swept_through) FROM balances b, ledger_state s WHERE b.account_id = c.account_id)
+			AND ((p.credit_account = c.account_id AND p.price_sats > p.fee_sats) OR (p.fee_account = c.account_id AND p.fee_sats > 0))
+			ORDER BY p.rowid DESC LIMIT ?) ct`
+	}
 	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags, pending FROM (
 		SELECT * FROM (SELECT `+transferColumns+` FROM transfers WHERE debit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) d
 		UNION ALL
@@ -672,12 +691,7 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 		UNION ALL
 		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE buyer = (SELECT id FROM accounts WHERE wallet_id = ?)
 			AND buyer_wallet IS NOT NULL AND fee_sats > 0 ORDER BY created_at DESC LIMIT ?) pf
-		UNION ALL
-		SELECT * FROM (SELECT `+shareLeg+` FROM purchases WHERE credit_account = ? AND price_sats > fee_sats
-			ORDER BY created_at DESC LIMIT ?) cs
-		UNION ALL
-		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE fee_account = ? AND fee_sats > 0
-			ORDER BY created_at DESC LIMIT ?) cf
+		UNION ALL`+credited+`
 	) t ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?`), acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %d: %w", acct, err)
@@ -706,6 +720,12 @@ const (
 		price_sats - fee_sats AS amount, 1 AS code, shop_id AS ref, created_at, 0 AS flags, '' AS pending`
 	feeLeg = `0 AS seq, 'fee:' || id AS id, buyer_wallet AS debit_account_id, fee_account AS credit_account_id,
 		fee_sats AS amount, 2 AS code, shop_id AS ref, created_at, 0 AS flags, '' AS pending`
+	// creditedLeg is the leg of purchase p that credited account
+	// c.account_id: its share if it is the payee, else the fee.
+	creditedLeg = `0 AS seq, CASE WHEN p.credit_account = c.account_id THEN 'purchase:' ELSE 'fee:' END || p.id AS id,
+		p.buyer_wallet AS debit_account_id, c.account_id AS credit_account_id,
+		CASE WHEN p.credit_account = c.account_id THEN p.price_sats - p.fee_sats ELSE p.fee_sats END AS amount,
+		CASE WHEN p.credit_account = c.account_id THEN 1 ELSE 2 END AS code, p.shop_id AS ref, p.created_at, 0 AS flags, '' AS pending`
 )
 
 // LedgerTotals sums the ledger for the invariant checks.
