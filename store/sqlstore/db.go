@@ -289,6 +289,13 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 			return fn(tx)
 		})
 	})
+	if p := db.pending; p != nil {
+		// Such writes move no money (writeLedger does), but the cached
+		// balance rows are cheap to read again.
+		p.mu.Lock()
+		clear(p.rows)
+		p.mu.Unlock()
+	}
 	if err != nil {
 		return err
 	}
@@ -351,6 +358,7 @@ func (db *DB) writeLedger(ctx context.Context, fn func(tx *sql.Tx) error) error 
 			db.writes.Add(1)
 			b := &batch{db: db, tx: tx, ctx: ctx, stmts: map[string]*sql.Stmt{}, legs: legs}
 			defer b.close()
+			legs.clearRows = true // fn may change any balance row
 			if len(db.pending.accts) > 0 || len(db.pending.sales) > 0 {
 				if err := b.flushAll(); err != nil {
 					return err

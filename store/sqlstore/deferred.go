@@ -93,12 +93,27 @@ type pendingLegs struct {
 	maxRowid   int64
 	maxAcct    int64
 
+	// rows caches balance rows as they are on disk (pending legs not
+	// included), so a purchase's guard seldom reads one: only this
+	// process changes them, and each change updates or drops the entry.
+	rows map[int64]balanceRow
+
 	release func() error // drops the ledger lock
 }
 
+// balanceRow is a balance row's counters and whether it may not go below
+// zero.
+type balanceRow struct {
+	bal     store.Balance
+	guarded bool
+}
+
+// maxCachedRows bounds pendingLegs.rows (about 64 bytes an entry).
+const maxCachedRows = 1 << 21
+
 func newPendingLegs(now time.Time, release func() error) *pendingLegs {
 	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64]map[int64]struct{}{}, sales: map[string]*legDelta{},
-		cycleStart: now, release: release}
+		rows: map[int64]balanceRow{}, cycleStart: now, release: release}
 	for i := range p.salesSlot {
 		p.salesSlot[i] = map[string]struct{}{}
 	}
@@ -196,6 +211,12 @@ type batchLegs struct {
 	flushed      map[int64]bool       // committed pending legs this batch applied
 	sales        map[string]*legDelta // this batch's purchases per shop
 	salesFlushed map[string]bool
+	// balance rows as this transaction sees them: read or updated by it;
+	// stale marks rows it changed in ways it did not follow.
+	rows  map[int64]balanceRow
+	stale map[int64]bool
+	// clearRows: the transaction may have changed any balance row.
+	clearRows bool
 	maxRowid     int64
 	// sweeper state to install at commit; nil: unchanged
 	cycle *sweepState
@@ -210,7 +231,32 @@ type sweepState struct {
 
 func newBatchLegs() *batchLegs {
 	return &batchLegs{added: map[int64]*legDelta{}, flushed: map[int64]bool{}, sales: map[string]*legDelta{},
-		salesFlushed: map[string]bool{}}
+		salesFlushed: map[string]bool{}, rows: map[int64]balanceRow{}, stale: map[int64]bool{}}
+}
+
+// cachedRow is acct's balance row as this transaction would read it, if
+// known without reading it.
+func (b *batch) cachedRow(acct int64) (balanceRow, bool) {
+	if r, ok := b.legs.rows[acct]; ok {
+		return r, true
+	}
+	if b.legs.stale[acct] || b.legs.clearRows {
+		return balanceRow{}, false
+	}
+	r, ok := b.db.pending.rows[acct]
+	return r, ok
+}
+
+// rowsChanged notes balance rows this transaction changed by statements
+// other than flushAccounts.
+func (b *batch) rowsChanged(accts ...int64) {
+	if b.legs == nil {
+		return
+	}
+	for _, a := range accts {
+		delete(b.legs.rows, a)
+		b.legs.stale[a] = true
+	}
 }
 
 // countSale defers a shop's sales count for purchase rowid.
@@ -323,6 +369,9 @@ func (b *batch) flushAccounts(accts []int64) error {
 	var credited [][2]int64 // (account, purchase rowid)
 	for _, a := range accts {
 		d := b.pendingOf(a)
+		if r, ok := b.cachedRow(a); ok { // follow the row: it gains its pending legs
+			b.legs.rows[a] = balanceRow{bal: d.onto(r.bal), guarded: r.guarded}
+		}
 		b.legs.flushed[a] = true
 		delete(b.legs.added, a)
 		if d.debits != 0 || d.credits != 0 {
@@ -478,6 +527,15 @@ func (p *pendingLegs) commitLegs(l *batchLegs) {
 	}
 	for shop, d := range l.sales {
 		p.addSales(shop, *d)
+	}
+	if l.clearRows || len(p.rows) > maxCachedRows {
+		clear(p.rows)
+	}
+	for a := range l.stale {
+		delete(p.rows, a)
+	}
+	for a, r := range l.rows {
+		p.rows[a] = r
 	}
 	p.maxRowid = max(p.maxRowid, l.maxRowid)
 	if l.cycle != nil {

@@ -271,6 +271,7 @@ func (b *batch) settle(acct int64) error {
 		return nil
 	}
 	delete(b.credits, acct)
+	b.rowsChanged(acct)
 	if _, err := b.exec(sqlCredit, amount, acct); err != nil {
 		return fmt.Errorf("credit account %d: %w", acct, err)
 	}
@@ -441,16 +442,20 @@ func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, cre
 // guardedBalance reads an account's counters, pending legs included, and
 // whether its debits may not exceed its credits.
 func (b *batch) guardedBalance(acct int64) (store.Balance, bool, error) {
-	var bal store.Balance
-	var guarded int
-	row, err := b.queryRow(sqlBalanceGuard, acct)
-	if err != nil {
-		return bal, false, err
+	row, ok := b.cachedRow(acct)
+	if !ok {
+		var guarded int
+		r, err := b.queryRow(sqlBalanceGuard, acct)
+		if err != nil {
+			return store.Balance{}, false, err
+		}
+		if err := r.Scan(&row.bal.DebitsPosted, &row.bal.CreditsPosted, &row.bal.DebitsPending, &row.bal.CreditsPending, &guarded); err != nil {
+			return store.Balance{}, false, fmt.Errorf("balance of %d: %w", acct, err)
+		}
+		row.guarded = guarded != 0
+		b.legs.rows[acct] = row
 	}
-	if err := row.Scan(&bal.DebitsPosted, &bal.CreditsPosted, &bal.DebitsPending, &bal.CreditsPending, &guarded); err != nil {
-		return bal, false, fmt.Errorf("balance of %d: %w", acct, err)
-	}
-	return b.pendingOf(acct).onto(bal), guarded != 0, nil
+	return b.pendingOf(acct).onto(row.bal), row.guarded, nil
 }
 
 // debit applies a guarded debit and returns the counters after it; ok is
@@ -548,9 +553,11 @@ func (b *batch) transfers(ts []store.Transfer) (store.OpResult, error) {
 			accts = append(accts, t.Debit, t.Credit)
 		}
 		slices.Sort(accts)
-		if err := b.flushAccounts(slices.Compact(accts)); err != nil {
+		accts = slices.Compact(accts)
+		if err := b.flushAccounts(accts); err != nil {
 			return store.OpResult{}, err
 		}
+		b.rowsChanged(accts...)
 	}
 	for i, t := range ts {
 		at := t.CreatedAt
