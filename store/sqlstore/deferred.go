@@ -217,7 +217,7 @@ type batchLegs struct {
 	stale map[int64]bool
 	// clearRows: the transaction may have changed any balance row.
 	clearRows bool
-	maxRowid     int64
+	maxRowid  int64
 	// sweeper state to install at commit; nil: unchanged
 	cycle *sweepState
 }
