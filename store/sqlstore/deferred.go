@@ -41,8 +41,9 @@ const (
 	// ten balance pages.
 	bucketBits = 10
 	// flushRowsPerStatement keeps a flush statement under SQLite's limit
-	// on bound parameters.
-	flushRowsPerStatement = 200
+	// on bound parameters. A power of two: chunks are too (flushChunk), so
+	// their statements are prepared once (flushStatements).
+	flushRowsPerStatement = 256
 	// maxSweepShare: one batch sweeps at most 1/maxSweepShare of the
 	// buckets.
 	maxSweepShare = 16
@@ -78,7 +79,10 @@ type pendingLegs struct {
 	// reader never sees a leg twice or not at all.
 	mu      sync.RWMutex
 	accts   map[int64]*legDelta
-	buckets map[int64]map[int64]struct{} // account ids in accts by bucket
+	// buckets lists the accounts of accts by sweep bucket; an account
+	// whose legs were applied outside a sweep may linger in its list
+	// until the bucket is swept.
+	buckets map[int64][]int64
 	// sales: purchases not yet in shop_sales, per shop (debits counts
 	// them), and the shops by sweep slot.
 	sales     map[string]*legDelta
@@ -112,7 +116,7 @@ type balanceRow struct {
 const maxCachedRows = 1 << 21
 
 func newPendingLegs(now time.Time, release func() error) *pendingLegs {
-	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64]map[int64]struct{}{}, sales: map[string]*legDelta{},
+	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64][]int64{}, sales: map[string]*legDelta{},
 		rows: map[int64]balanceRow{}, cycleStart: now, release: release}
 	for i := range p.salesSlot {
 		p.salesSlot[i] = map[string]struct{}{}
@@ -160,28 +164,14 @@ func (p *pendingLegs) add(acct int64, d legDelta) {
 	if !ok {
 		cur = &legDelta{}
 		p.accts[acct] = cur
-		set := p.buckets[bucketOf(acct)]
-		if set == nil {
-			set = map[int64]struct{}{}
-			p.buckets[bucketOf(acct)] = set
-		}
-		set[acct] = struct{}{}
+		k := bucketOf(acct)
+		p.buckets[k] = append(p.buckets[k], acct)
 	}
 	cur.merge(d)
 	p.maxAcct = max(p.maxAcct, acct)
 }
 
-func (p *pendingLegs) drop(acct int64) {
-	if _, ok := p.accts[acct]; !ok {
-		return
-	}
-	delete(p.accts, acct)
-	set := p.buckets[bucketOf(acct)]
-	delete(set, acct)
-	if len(set) == 0 {
-		delete(p.buckets, bucketOf(acct))
-	}
-}
+func (p *pendingLegs) drop(acct int64) { delete(p.accts, acct) }
 
 // overlay returns acct's pending legs (sharing the credited list); the
 // caller holds mu.
@@ -217,6 +207,10 @@ type batchLegs struct {
 	stale map[int64]bool
 	// clearRows: the transaction may have changed any balance row.
 	clearRows bool
+	// swept: the buckets [from, to) whose pending legs it applied;
+	// sweptAll: every bucket's.
+	swept    [2]int64
+	sweptAll bool
 	maxRowid  int64
 	// sweeper state to install at commit; nil: unchanged
 	cycle *sweepState
@@ -296,16 +290,13 @@ func (b *batch) flushSalesOf(shops []string) error {
 	}
 	slices.SortFunc(rows, func(x, y row) int { return strings.Compare(x.shop, y.shop) })
 	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), flushRowsPerStatement)]
+		chunk := rows[:flushChunk(len(rows))]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 3*len(chunk))
 		for _, r := range chunk {
 			args = append(args, r.shop, r.n, r.through)
 		}
-		query := `INSERT INTO shop_sales (shop_id, n, counted_through) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, len(chunk)-1) +
-			` ON CONFLICT (shop_id) DO UPDATE SET n = shop_sales.n + excluded.n,
-			counted_through = MAX(shop_sales.counted_through, excluded.counted_through)`
-		if _, err := b.exec(query, args...); err != nil {
+		if _, err := b.exec(salesFlushSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("count sales: %w", err)
 		}
 	}
@@ -386,18 +377,13 @@ func (b *batch) flushAccounts(accts []int64) error {
 	}
 	slices.SortFunc(rows, func(x, y row) int { return int(x.acct - y.acct) })
 	for len(rows) > 0 {
-		chunk := rows[:min(len(rows), flushRowsPerStatement)]
+		chunk := rows[:flushChunk(len(rows))]
 		rows = rows[len(chunk):]
 		args := make([]any, 0, 4*len(chunk))
 		for _, r := range chunk {
 			args = append(args, r.acct, r.debits, r.credits, r.through)
 		}
-		// SQLite names a VALUES list's columns column1, column2, …
-		query := `UPDATE balances SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3,
-			legs_through = MAX(legs_through, v.column4)
-			FROM (VALUES (?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?)`, len(chunk)-1) + `) AS v
-			WHERE balances.account_id = v.column1`
-		n, err := b.exec(query, args...)
+		n, err := b.exec(balancesFlushSQL(len(chunk)), args...)
 		if err != nil {
 			return fmt.Errorf("apply pending legs: %w", err)
 		}
@@ -406,6 +392,45 @@ func (b *batch) flushAccounts(accts []int64) error {
 		}
 	}
 	return nil
+}
+
+// flushChunk is how many of n rows the next flush statement takes: the
+// largest power of two up to n, at most flushRowsPerStatement.
+func flushChunk(n int) int {
+	c := 1
+	for c*2 <= n && c*2 <= flushRowsPerStatement {
+		c *= 2
+	}
+	return c
+}
+
+// The flush statements for n rows.
+func balancesFlushSQL(n int) string {
+	// SQLite names a VALUES list's columns column1, column2, …
+	return `UPDATE balances SET debits_posted = debits_posted + v.column2, credits_posted = credits_posted + v.column3,
+		legs_through = MAX(legs_through, v.column4)
+		FROM (VALUES (?, ?, ?, ?)` + strings.Repeat(`, (?, ?, ?, ?)`, n-1) + `) AS v
+		WHERE balances.account_id = v.column1`
+}
+
+func creditLegsSQL(n int) string {
+	return `INSERT INTO credit_legs (account_id, purchase) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + ` ON CONFLICT DO NOTHING`
+}
+
+func salesFlushSQL(n int) string {
+	return `INSERT INTO shop_sales (shop_id, n, counted_through) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1) +
+		` ON CONFLICT (shop_id) DO UPDATE SET n = shop_sales.n + excluded.n,
+		counted_through = MAX(shop_sales.counted_through, excluded.counted_through)`
+}
+
+// flushStatements are the flush statements for every chunk size, prepared
+// with the ledger's other hot statements.
+func flushStatements() []string {
+	var qs []string
+	for n := 1; n <= flushRowsPerStatement; n *= 2 {
+		qs = append(qs, balancesFlushSQL(n), creditLegsSQL(n), salesFlushSQL(n))
+	}
+	return qs
 }
 
 // insertCreditLegs records which purchases credited which accounts, in key
@@ -417,17 +442,14 @@ func (b *batch) insertCreditLegs(legs [][2]int64) error {
 		}
 		return int(x[1] - y[1])
 	})
-	const perStatement = 2 * flushRowsPerStatement
 	for len(legs) > 0 {
-		chunk := legs[:min(len(legs), perStatement)]
+		chunk := legs[:flushChunk(len(legs))]
 		legs = legs[len(chunk):]
 		args := make([]any, 0, 2*len(chunk))
 		for _, l := range chunk {
 			args = append(args, l[0], l[1])
 		}
-		query := `INSERT INTO credit_legs (account_id, purchase) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, len(chunk)-1) +
-			` ON CONFLICT DO NOTHING`
-		if _, err := b.exec(query, args...); err != nil {
+		if _, err := b.exec(creditLegsSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("record credit legs: %w", err)
 		}
 	}
@@ -449,12 +471,13 @@ func (b *batch) sweep() error {
 	target = min(max(target, st.cursor), last+1, st.cursor+(last+1)/maxSweepShare+1)
 	var accts []int64
 	for k := st.cursor; k < target; k++ {
-		for a := range p.buckets[k] {
-			if !b.legs.flushed[a] {
+		for _, a := range p.buckets[k] {
+			if !b.legs.flushed[a] && p.pendingIn(a) {
 				accts = append(accts, a)
 			}
 		}
 	}
+	b.legs.swept = [2]int64{st.cursor, target}
 	for a := range b.legs.added {
 		if k := bucketOf(a); k >= st.cursor && k < target && !b.legs.flushed[a] && !p.pendingIn(a) {
 			accts = append(accts, a)
@@ -506,6 +529,7 @@ func (b *batch) flushAll() error {
 	if err := b.flushSalesOf(b.salesInSlots(0, salesSlots)); err != nil {
 		return err
 	}
+	b.legs.sweptAll = true
 	through := max(p.maxRowid, b.legs.maxRowid)
 	if _, err := b.exec(`UPDATE ledger_state SET swept_through = ? WHERE id = 1`, through); err != nil {
 		return fmt.Errorf("record the sweep: %w", err)
@@ -518,6 +542,12 @@ func (b *batch) flushAll() error {
 func (p *pendingLegs) commitLegs(l *batchLegs) {
 	for a := range l.flushed {
 		p.drop(a)
+	}
+	if l.sweptAll {
+		clear(p.buckets)
+	}
+	for k := l.swept[0]; k < l.swept[1]; k++ {
+		delete(p.buckets, k)
 	}
 	for a, d := range l.added {
 		p.add(a, *d)

@@ -61,6 +61,9 @@ func (db *DB) hotStatements() []string {
 	if db.termsCached() {
 		qs = append(qs, sqlDataVersion)
 	}
+	if db.dialect.creditLegs { // SQLite: the write-behind sweeper's
+		qs = append(qs, flushStatements()...)
+	}
 	return qs
 }
 
