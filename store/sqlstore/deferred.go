@@ -77,8 +77,8 @@ type pendingLegs struct {
 	// mu is held shared by a reader for its disk read and its look at the
 	// overlay, and exclusively by a commit that changes either, so a
 	// reader never sees a leg twice or not at all.
-	mu      sync.RWMutex
-	accts   map[int64]*legDelta
+	mu    sync.RWMutex
+	accts map[int64]*legDelta
 	// buckets lists the accounts of accts by sweep bucket; an account
 	// whose legs were applied outside a sweep may linger in its list
 	// until the bucket is swept.
@@ -211,7 +211,7 @@ type batchLegs struct {
 	// sweptAll: every bucket's.
 	swept    [2]int64
 	sweptAll bool
-	maxRowid  int64
+	maxRowid int64
 	// sweeper state to install at commit; nil: unchanged
 	cycle *sweepState
 }
