@@ -384,12 +384,8 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 	if err != nil {
 		return store.OpResult{}, err
 	}
-	if n == 0 { // the key, or this buyer's purchase of the shop, exists
-		res, err := b.existing(op, t)
-		if err == nil && !res.Existing && res.Err == nil {
-			err = fmt.Errorf("purchase %s conflicted with no purchase", op.PurchaseID)
-		}
-		return res, err
+	if n == 0 {
+		return b.repeat(op, t)
 	}
 	bal, ok, err := b.debit(op.BuyerWallet, t.price)
 	if err != nil {
@@ -407,6 +403,16 @@ func (b *batch) buy(op store.BuyOp) (store.OpResult, error) {
 	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
 }
 
+// repeat answers a buy whose purchase row was not inserted: its key, or
+// this buyer's purchase of the shop, exists already.
+func (b *batch) repeat(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
+	res, err := b.existing(op, t)
+	if err == nil && !res.Existing && res.Err == nil {
+		err = fmt.Errorf("purchase %s conflicted with no purchase", op.PurchaseID)
+	}
+	return res, err
+}
+
 // buyDeferred is buy with write-behind legs: the purchase row is the
 // record of both legs, the guard reads the buyer's balance row plus its
 // pending legs, and the legs join the pending ones.
@@ -416,12 +422,8 @@ func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, cre
 	if err != nil {
 		return store.OpResult{}, err
 	}
-	if rowid == 0 { // the key, or this buyer's purchase of the shop, exists
-		res, err := b.existing(op, t)
-		if err == nil && !res.Existing && res.Err == nil {
-			err = fmt.Errorf("purchase %s conflicted with no purchase", op.PurchaseID)
-		}
-		return res, err
+	if rowid == 0 {
+		return b.repeat(op, t)
 	}
 	bal, guarded, err := b.guardedBalance(op.BuyerWallet)
 	if err != nil {
