@@ -15,7 +15,7 @@ import (
 	"github.com/shopfile/shopfile/store"
 )
 
-// Write-behind balances (SQLite only).
+// Write-behind balances (SQLite only; docs/ledger.md).
 //
 // A purchase records both of its legs in its own row (0006), which is
 // durable once the batch's COMMIT is synced. Applying the legs to the
@@ -26,12 +26,13 @@ import (
 // wherever a balance is read or guarded, and a sweeper applies them a range
 // of account ids at a time, going round every account once per sweepCycle,
 // so a balance page is written about once a cycle however many purchases
-// touched it.
+// touched it. Shops' sales counts (shop_sales) and who each purchase
+// credited (credit_legs, for History) go the same way.
 //
-// Crash safety comes from the purchase rows: balances.legs_through and
-// ledger_state.swept_through (0007) say which purchase rows a balance
-// already includes, and on open the pending legs are rebuilt from the rows
-// after them (recover). Only the process that holds the database's ledger
+// Crash safety comes from the purchase rows: balances.legs_through,
+// shop_sales.counted_through and ledger_state.swept_through (0007) say
+// which purchase rows a row already includes, and on open the pending legs
+// are rebuilt from the rows after them (recover). Only the process that holds the database's ledger
 // lock keeps pending legs; another process opening the same file (an admin
 // command beside a running server) may read and write everything else but
 // apply no ledger op (ErrLedgerOwned).
@@ -69,8 +70,6 @@ func (d *legDelta) merge(o legDelta) {
 	d.through = max(d.through, o.through)
 	d.credited = append(d.credited, o.credited...)
 }
-
-func (d legDelta) zero() bool { return d.debits == 0 && d.credits == 0 && len(d.credited) == 0 }
 
 // pendingLegs is the committed write-behind state.
 type pendingLegs struct {
