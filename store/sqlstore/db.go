@@ -158,6 +158,7 @@ func (db *DB) takeLedger(ctx context.Context, abs string) error {
 		return err
 	}
 	db.pending = p
+	go db.settleIdle(p)
 	return nil
 }
 
@@ -252,6 +253,8 @@ func (db *DB) prepareHot(ctx context.Context) error {
 func (db *DB) Close() error {
 	var ckErr, flushErr, lockErr error
 	if db.pending != nil {
+		close(db.pending.stop)
+		<-db.pending.done
 		// Not needed for safety (the next open rebuilds them); it leaves
 		// the balance rows complete for whoever reads the file next. The
 		// lock goes last, once this process can write nothing more.

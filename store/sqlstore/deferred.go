@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopfile/shopfile/store"
@@ -102,6 +103,12 @@ type pendingLegs struct {
 	rows map[int64]balanceRow
 
 	release func() error // drops the ledger lock
+
+	// lastBatch is when the ledger last applied a batch (Unix nanoseconds);
+	// settleIdle applies the pending legs once it has been quiet a cycle.
+	lastBatch atomic.Int64
+	stop      chan struct{}
+	done      chan struct{}
 }
 
 // balanceRow is a balance row's counters and whether it may not go below
@@ -116,7 +123,7 @@ const maxCachedRows = 1 << 21
 
 func newPendingLegs(now time.Time, release func() error) *pendingLegs {
 	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64][]int64{}, sales: map[string]*legDelta{},
-		rows: map[int64]balanceRow{}, cycleStart: now, release: release}
+		rows: map[int64]balanceRow{}, cycleStart: now, release: release, stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range p.salesSlot {
 		p.salesSlot[i] = map[string]struct{}{}
 	}
@@ -643,4 +650,31 @@ func (p *pendingLegs) totals() (debits, credits int64) {
 		credits += d.credits
 	}
 	return debits, credits
+}
+
+// settleIdle applies the pending legs once the ledger has been quiet for a
+// sweep cycle (the sweeper only runs inside batches), so the rows on disk
+// are complete for other readers of the file and the memory is given back.
+// It stops when p.stop closes.
+func (db *DB) settleIdle(p *pendingLegs) {
+	defer close(p.done)
+	t := time.NewTicker(sweepCycle)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, p.lastBatch.Load())) < sweepCycle {
+			continue
+		}
+		p.mu.RLock()
+		idle := len(p.accts) > 0 || len(p.sales) > 0
+		p.mu.RUnlock()
+		if idle {
+			// A failure is left to the next batch or the next tick.
+			_ = db.writeLedger(context.Background(), func(*sql.Tx) error { return nil })
+		}
+	}
 }

@@ -283,6 +283,8 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 // crash stops a store the way a killed process does: whatever it committed
 // stays, whatever it kept in memory is gone, and its lock is released.
 func crash(db *DB) {
+	close(db.pending.stop)
+	<-db.pending.done
 	_ = db.ckpt.close()
 	for _, s := range db.hot {
 		_ = s.Close()
@@ -357,5 +359,55 @@ func TestWriteBehindReadersSeeOneLedger(t *testing.T) {
 	}
 	if b, _ := db.Balance(ctx, buyer.WalletID); b.Available() != 0 {
 		t.Fatalf("the buyer has %d left", b.Available())
+	}
+}
+
+// Once purchases stop, the pending legs reach the balance rows within a
+// couple of sweep cycles, without a batch or a Close to carry them: other
+// readers of the file (an admin command) see complete rows.
+func TestWriteBehindSettlesWhenIdle(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fee, _ := db.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
+	onchain, _ := db.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
+	seller, _ := db.EnsureAccount(ctx, "SHA256:seller", "ssh-ed25519 AAAA")
+	buyer, _ := db.EnsureAccount(ctx, "SHA256:buyer", "ssh-ed25519 AAAA")
+	s := store.Shop{ID: "s", Uploader: seller.ID, Payee: seller.ID, Name: "f", Title: "f", Size: 1, PriceSats: 400,
+		ContentHash: "h", ContentID: "c", FileKey: []byte("k"), BlobSize: 1, CreatedAt: 1, UpdatedAt: 1}
+	if err := db.CreateShop(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ApplyBatch(ctx, []store.Op{
+		store.TransferOp{Transfers: []store.Transfer{{ID: "fund", Debit: onchain, Credit: buyer.WalletID, Amount: 1000, Code: store.CodeDeposit}}},
+		store.BuyOp{PurchaseID: "p", Buyer: buyer.ID, BuyerWallet: buyer.WalletID, Shop: s.ID, FeeAccount: fee, At: 1}})
+	if err != nil || res[1].Err != nil {
+		t.Fatal(err, res)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	row := func(acct int64) (avail int64) {
+		t.Helper()
+		if err := raw.QueryRowContext(ctx, `SELECT credits_posted - debits_posted FROM balances WHERE account_id = ?`, acct).Scan(&avail); err != nil {
+			t.Fatal(err)
+		}
+		return avail
+	}
+	if row(seller.WalletID) != 0 {
+		t.Skip("the purchase's legs were applied at once; nothing to wait for")
+	}
+	deadline := time.Now().Add(4 * sweepCycle)
+	for row(buyer.WalletID) != 600 || row(seller.WalletID) != 400 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v idle the rows say buyer %d, seller %d; want 600, 400", 4*sweepCycle, row(buyer.WalletID), row(seller.WalletID))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

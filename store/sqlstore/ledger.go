@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shopfile/shopfile/store"
 )
@@ -182,6 +183,9 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 		return nil, fmt.Errorf("%w: %w", store.ErrUnavailable, ErrLedgerOwned)
 	}
 	db.restartWAL(ctx)
+	if db.pending != nil {
+		db.pending.lastBatch.Store(time.Now().UnixNano())
+	}
 	err := db.retry(ctx, func() error {
 		var legs *batchLegs
 		if db.pending != nil {
