@@ -299,15 +299,8 @@ func crash(db *DB) {
 // never shows more than it had or less than it can have.
 func TestWriteBehindReadersSeeOneLedger(t *testing.T) {
 	ctx := context.Background()
-	db, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "shop.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fee, _ := db.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
-	onchain, _ := db.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
-	seller, _ := db.EnsureAccount(ctx, "SHA256:seller", "ssh-ed25519 AAAA")
-	buyer, _ := db.EnsureAccount(ctx, "SHA256:buyer", "ssh-ed25519 AAAA")
+	db, l := openSmallShop(t, filepath.Join(t.TempDir(), "shop.db"))
+	fee, onchain, seller, buyer := l.fee, l.onchain, l.seller, l.buyer
 	const shops, price = 300, 50
 	for i := range shops {
 		s := store.Shop{ID: fmt.Sprintf("s%03d", i), Uploader: seller.ID, Payee: seller.ID, Name: "f", Title: "f", Size: 1,
@@ -368,15 +361,8 @@ func TestWriteBehindReadersSeeOneLedger(t *testing.T) {
 func TestWriteBehindSettlesWhenIdle(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shop.db")
-	db, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fee, _ := db.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
-	onchain, _ := db.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
-	seller, _ := db.EnsureAccount(ctx, "SHA256:seller", "ssh-ed25519 AAAA")
-	buyer, _ := db.EnsureAccount(ctx, "SHA256:buyer", "ssh-ed25519 AAAA")
+	db, l := openSmallShop(t, path)
+	fee, onchain, seller, buyer := l.fee, l.onchain, l.seller, l.buyer
 	s := store.Shop{ID: "s", Uploader: seller.ID, Payee: seller.ID, Name: "f", Title: "f", Size: 1, PriceSats: 400,
 		ContentHash: "h", ContentID: "c", FileKey: []byte("k"), BlobSize: 1, CreatedAt: 1, UpdatedAt: 1}
 	if err := db.CreateShop(ctx, &s); err != nil {
@@ -410,4 +396,36 @@ func TestWriteBehindSettlesWhenIdle(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// smallShop is the ledger accounts of a shop with one seller and one buyer.
+type smallShop struct {
+	fee, onchain  int64
+	seller, buyer *store.Account
+}
+
+// openSmallShop opens a SQLite store at path (closed when the test ends)
+// with a smallShop's accounts.
+func openSmallShop(t *testing.T, path string) (*DB, smallShop) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var l smallShop
+	if l.fee, err = db.SystemAccount(ctx, store.AccountFees, store.KindRevenue); err != nil {
+		t.Fatal(err)
+	}
+	if l.onchain, err = db.SystemAccount(ctx, store.AccountOnchain, store.KindAsset); err != nil {
+		t.Fatal(err)
+	}
+	if l.seller, err = db.EnsureAccount(ctx, "SHA256:seller", "ssh-ed25519 AAAA"); err != nil {
+		t.Fatal(err)
+	}
+	if l.buyer, err = db.EnsureAccount(ctx, "SHA256:buyer", "ssh-ed25519 AAAA"); err != nil {
+		t.Fatal(err)
+	}
+	return db, l
 }
