@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
@@ -130,10 +129,14 @@ func newPendingLegs(now time.Time, release func() error) *pendingLegs {
 	return p
 }
 
+// slotOf is a shop's sales slot: FNV-1a of its id, inline because the
+// sweep asks for every shop of every batch.
 func slotOf(shop string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(shop))
-	return int(h.Sum32() % salesSlots)
+	h := uint32(2166136261)
+	for i := 0; i < len(shop); i++ {
+		h = (h ^ uint32(shop[i])) * 16777619
+	}
+	return int(h % salesSlots)
 }
 
 func (p *pendingLegs) addSales(shop string, d legDelta) {
@@ -641,15 +644,6 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 	}
 	p.cycleFrom = swept
 	return nil
-}
-
-// pendingTotals sums the overlay; the caller holds p.mu.
-func (p *pendingLegs) totals() (debits, credits int64) {
-	for _, d := range p.accts {
-		debits += d.debits
-		credits += d.credits
-	}
-	return debits, credits
 }
 
 // settleIdle applies the pending legs once the ledger has been quiet for a
