@@ -77,6 +77,15 @@ const (
 	restartWithin        = 20 * time.Millisecond
 	writerAutoCheckpoint = 65536 // pages (256 MiB at 4 KiB)
 	checkpointEvery      = 100 * time.Millisecond
+	// writerCacheKiB is the ledger writer's page cache: small on purpose.
+	// While a database is under 1 GiB, SQLite walks the writer's whole
+	// page cache at the end of any transaction that split a B-tree page
+	// out of order (balance_nonroot renumbers pages through the lock
+	// page's number, 262145, and the cache is then truncated back to the
+	// database's size). With 128 MiB that walk was 11 % of all CPU at a
+	// million accounts; with 4 MiB purchases ran 1.3-1.6x faster. Pages
+	// the writer does not keep come from the OS page cache instead.
+	writerCacheKiB = 4096
 	// A pass that copied more frames than this runs again at once.
 	checkpointCatchUp = 2048
 )
@@ -93,7 +102,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// the ledger's fsync of batch N runs while batch N+1 executes instead of
 	// inside its COMMIT. Checkpoints still sync the WAL and the database.
 	wdsn := "file:" + abs + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=10000" +
-		"&_txlock=immediate&_foreign_keys=1&_cache_size=-131072"
+		"&_txlock=immediate&_foreign_keys=1&_cache_size=-" + strconv.Itoa(writerCacheKiB)
 	w, err := sql.Open("sqlite3", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

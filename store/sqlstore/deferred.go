@@ -26,8 +26,10 @@ import (
 // wherever a balance is read or guarded, and a sweeper applies them a range
 // of account ids at a time, going round every account once per sweepCycle,
 // so a balance page is written about once a cycle however many purchases
-// touched it. Shops' sales counts (shop_sales) and who each purchase
-// credited (credit_legs, for History) go the same way.
+// touched it. Shops' sales counts (shop_sales), who each purchase
+// credited (credit_legs, for History) and who owns what (entitlements,
+// 0009) go the same way: the writer decides ownership from the pending
+// entitlements and the table, as the only writer of purchases.
 //
 // Crash safety comes from the purchase rows: balances.legs_through,
 // shop_sales.counted_through and ledger_state.swept_through (0007) say
@@ -57,11 +59,25 @@ const (
 var ErrLedgerOwned = errors.New("another shopfile process holds this database's ledger")
 
 // legDelta is what an account's balance row still lacks: posted debits and
-// credits of purchase legs up to purchase rowid through, and the purchases
-// that credited it (for credit_legs).
+// credits of purchase legs up to purchase rowid through, the purchases
+// that credited it (for credit_legs) and, for a buyer's wallet, the shops
+// its purchases bought (for entitlements).
 type legDelta struct {
 	debits, credits, through int64
 	credited                 []int64
+	owns                     []ownedShop
+}
+
+// ownedShop is an entitlement not yet in the entitlements table.
+type ownedShop struct {
+	shop     string
+	purchase int64 // purchases.seq
+}
+
+// ownKey names an entitlement: a buyer's wallet and a shop.
+type ownKey struct {
+	wallet int64
+	shop   string
 }
 
 func (d *legDelta) merge(o legDelta) {
@@ -69,6 +85,7 @@ func (d *legDelta) merge(o legDelta) {
 	d.credits += o.credits
 	d.through = max(d.through, o.through)
 	d.credited = append(d.credited, o.credited...)
+	d.owns = append(d.owns, o.owns...)
 }
 
 // pendingLegs is the committed write-behind state.
@@ -86,6 +103,9 @@ type pendingLegs struct {
 	// them), and the shops by sweep slot.
 	sales     map[string]*legDelta
 	salesSlot [salesSlots]map[string]struct{}
+	// owners finds the pending entitlements of accts (their owns) by
+	// wallet and shop.
+	owners map[ownKey]int64
 
 	// The sweeper's place in its cycle, and the highest purchase rowid
 	// committed. Changed only at commit, under mu.
@@ -122,7 +142,7 @@ const maxCachedRows = 1 << 21
 
 func newPendingLegs(now time.Time, release func() error) *pendingLegs {
 	p := &pendingLegs{accts: map[int64]*legDelta{}, buckets: map[int64][]int64{}, sales: map[string]*legDelta{},
-		rows: map[int64]balanceRow{}, cycleStart: now, release: release, stop: make(chan struct{}), done: make(chan struct{})}
+		owners: map[ownKey]int64{}, rows: map[int64]balanceRow{}, cycleStart: now, release: release, stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range p.salesSlot {
 		p.salesSlot[i] = map[string]struct{}{}
 	}
@@ -177,10 +197,20 @@ func (p *pendingLegs) add(acct int64, d legDelta) {
 		p.buckets[k] = append(p.buckets[k], acct)
 	}
 	cur.merge(d)
+	for _, o := range d.owns {
+		p.owners[ownKey{acct, o.shop}] = o.purchase
+	}
 	p.maxAcct = max(p.maxAcct, acct)
 }
 
-func (p *pendingLegs) drop(acct int64) { delete(p.accts, acct) }
+func (p *pendingLegs) drop(acct int64) {
+	if d, ok := p.accts[acct]; ok {
+		for _, o := range d.owns {
+			delete(p.owners, ownKey{acct, o.shop})
+		}
+		delete(p.accts, acct)
+	}
+}
 
 // overlay returns acct's pending legs (sharing the credited list); the
 // caller holds mu.
@@ -210,6 +240,10 @@ type batchLegs struct {
 	flushed      map[int64]bool       // committed pending legs this batch applied
 	sales        map[string]*legDelta // this batch's purchases per shop
 	salesFlushed map[string]bool
+	owns         map[ownKey]int64 // this batch's purchases, by wallet and shop
+	// onDisk: entitlements looked up in the table for the batch's buys
+	// (loadOwners), 0 for none.
+	onDisk map[ownKey]int64
 	// balance rows as this transaction sees them: read or updated by it;
 	// stale marks rows it changed in ways it did not follow.
 	rows  map[int64]balanceRow
@@ -234,7 +268,7 @@ type sweepState struct {
 
 func newBatchLegs() *batchLegs {
 	return &batchLegs{added: map[int64]*legDelta{}, flushed: map[int64]bool{}, sales: map[string]*legDelta{},
-		salesFlushed: map[string]bool{}, rows: map[int64]balanceRow{}, stale: map[int64]bool{}}
+		salesFlushed: map[string]bool{}, owns: map[ownKey]int64{}, rows: map[int64]balanceRow{}, stale: map[int64]bool{}}
 }
 
 // cachedRow is acct's balance row as this transaction would read it, if
@@ -335,7 +369,8 @@ func (b *batch) pendingOf(acct int64) legDelta {
 	var d legDelta
 	if !b.legs.flushed[acct] {
 		d = b.db.pending.overlay(acct)
-		d.credited = slices.Clip(d.credited) // appending below must not write into the shared list
+		// appending below must not write into the shared lists
+		d.credited, d.owns = slices.Clip(d.credited), slices.Clip(d.owns)
 	}
 	if a, ok := b.legs.added[acct]; ok {
 		d.merge(*a)
@@ -361,12 +396,171 @@ func (b *batch) addLeg(acct, debit, credit, rowid int64) {
 	}
 }
 
+// addOwned defers the entitlement that purchase rowid of shop gives wallet.
+func (b *batch) addOwned(wallet int64, shop string, rowid int64) {
+	d, ok := b.legs.added[wallet]
+	if !ok {
+		d = &legDelta{}
+		b.legs.added[wallet] = d
+	}
+	d.owns = append(d.owns, ownedShop{shop, rowid})
+	d.through = max(d.through, rowid)
+	b.legs.owns[ownKey{wallet, shop}] = rowid
+}
+
+// ownerOf returns the purchase by which wallet owns shop, or 0: from this
+// batch, the pending entitlements, or the table.
+func (b *batch) ownerOf(wallet int64, shop string) (int64, error) {
+	k := ownKey{wallet, shop}
+	if r, ok := b.legs.owns[k]; ok {
+		return r, nil
+	}
+	if r, ok := b.db.pending.owners[k]; ok {
+		return r, nil
+	}
+	if r, ok := b.legs.onDisk[k]; ok {
+		return r, nil
+	}
+	row, err := b.queryRow(sqlEntitlement, wallet, shop)
+	if err != nil {
+		return 0, err
+	}
+	var r int64
+	if err := row.Scan(&r); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("entitlement of %d to %s: %w", wallet, shop, err)
+	}
+	return r, nil
+}
+
+// prefetch reads, in one statement per chunk and in key order, what the
+// batch's buys will ask the disk: the table's entitlements that the
+// pending ones do not answer, and the buyers' balance rows not cached.
+// One statement each instead of one per purchase.
+func (b *batch) prefetch(ops []store.Op) error {
+	if err := b.loadOwners(ops); err != nil {
+		return fmt.Errorf("look up entitlements: %w", err)
+	}
+	if err := b.loadRows(ops); err != nil {
+		return fmt.Errorf("read balances: %w", err)
+	}
+	return nil
+}
+
+// loadOwners looks up the table's entitlements for the batch's buys. Only
+// the batch itself adds entitlements to the table meanwhile (flushing
+// pending or new ones, which ownerOf finds in memory first).
+func (b *batch) loadOwners(ops []store.Op) error {
+	b.legs.onDisk = make(map[ownKey]int64, len(ops))
+	keys := make([]ownKey, 0, len(ops))
+	for _, op := range ops {
+		buy, ok := op.(store.BuyOp)
+		if !ok {
+			continue
+		}
+		k := ownKey{buy.BuyerWallet, buy.Shop}
+		if _, pending := b.db.pending.owners[k]; pending {
+			continue
+		}
+		if _, dup := b.legs.onDisk[k]; !dup {
+			b.legs.onDisk[k] = 0
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y ownKey) int {
+		if x.wallet != y.wallet {
+			return int(x.wallet - y.wallet)
+		}
+		return strings.Compare(x.shop, y.shop)
+	})
+	for len(keys) > 0 {
+		chunk := keys[:flushChunk(len(keys))]
+		keys = keys[len(chunk):]
+		args := make([]any, 0, 2*len(chunk))
+		for _, k := range chunk {
+			args = append(args, k.wallet, k.shop)
+		}
+		err := b.query(ownersSQL(len(chunk)), args, func(rows *sql.Rows) error {
+			var k ownKey
+			var purchase int64
+			if err := rows.Scan(&k.wallet, &k.shop, &purchase); err != nil {
+				return err
+			}
+			b.legs.onDisk[k] = purchase
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadRows reads the balance rows of the batch's buyers into the
+// transaction's row cache (b.legs.rows), which the batch keeps up to date
+// from here on as it does for rows it reads one by one.
+func (b *batch) loadRows(ops []store.Op) error {
+	seen := make(map[int64]bool, len(ops))
+	accts := make([]int64, 0, len(ops))
+	for _, op := range ops {
+		if buy, ok := op.(store.BuyOp); ok && !seen[buy.BuyerWallet] {
+			seen[buy.BuyerWallet] = true
+			if _, cached := b.cachedRow(buy.BuyerWallet); !cached {
+				accts = append(accts, buy.BuyerWallet)
+			}
+		}
+	}
+	slices.Sort(accts)
+	for len(accts) > 0 {
+		chunk := accts[:flushChunk(len(accts))]
+		accts = accts[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, a := range chunk {
+			args[i] = a
+		}
+		err := b.query(rowsSQL(len(chunk)), args, func(rows *sql.Rows) error {
+			var acct int64
+			var r balanceRow
+			var guarded int
+			if err := rows.Scan(&acct, &r.bal.DebitsPosted, &r.bal.CreditsPosted, &r.bal.DebitsPending, &r.bal.CreditsPending, &guarded); err != nil {
+				return err
+			}
+			r.guarded = guarded != 0
+			b.legs.rows[acct] = r
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// query runs a hot statement and calls each for every row.
+func (b *batch) query(q string, args []any, each func(*sql.Rows) error) error {
+	s, err := b.stmt(q)
+	if err != nil {
+		return err
+	}
+	rows, err := s.QueryContext(b.ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // flushAccounts applies the pending legs of accts to their balance rows,
 // inside the batch's transaction.
 func (b *batch) flushAccounts(accts []int64) error {
 	type row struct{ acct, debits, credits, through int64 }
 	rows := make([]row, 0, len(accts))
 	var credited [][2]int64 // (account, purchase rowid)
+	var owned []entitlement
 	for _, a := range accts {
 		d := b.pendingOf(a)
 		if r, ok := b.cachedRow(a); ok { // follow the row: it gains its pending legs
@@ -380,8 +574,14 @@ func (b *batch) flushAccounts(accts []int64) error {
 		for _, r := range d.credited {
 			credited = append(credited, [2]int64{a, r})
 		}
+		for _, o := range d.owns {
+			owned = append(owned, entitlement{a, o})
+		}
 	}
 	if err := b.insertCreditLegs(credited); err != nil {
+		return err
+	}
+	if err := b.insertEntitlements(owned); err != nil {
 		return err
 	}
 	slices.SortFunc(rows, func(x, y row) int { return int(x.acct - y.acct) })
@@ -426,6 +626,22 @@ func creditLegsSQL(n int) string {
 	return `INSERT INTO credit_legs (account_id, purchase) VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + ` ON CONFLICT DO NOTHING`
 }
 
+func ownersSQL(n int) string {
+	return `SELECT e.wallet, e.shop_id, e.purchase FROM (VALUES (?, ?)` + strings.Repeat(`, (?, ?)`, n-1) + `) AS v
+		JOIN entitlements e ON e.wallet = v.column1 AND e.shop_id = v.column2`
+}
+
+func rowsSQL(n int) string {
+	return `SELECT b.account_id, b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending,
+		b.debits_must_not_exceed_credits FROM (VALUES (?)` + strings.Repeat(`, (?)`, n-1) + `) AS v
+		JOIN balances b ON b.account_id = v.column1`
+}
+
+func entitlementsSQL(n int) string {
+	return `INSERT INTO entitlements (wallet, shop_id, purchase) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1) +
+		` ON CONFLICT DO NOTHING`
+}
+
 func salesFlushSQL(n int) string {
 	return `INSERT INTO shop_sales (shop_id, n, counted_through) VALUES (?, ?, ?)` + strings.Repeat(`, (?, ?, ?)`, n-1) +
 		` ON CONFLICT (shop_id) DO UPDATE SET n = shop_sales.n + excluded.n,
@@ -437,7 +653,7 @@ func salesFlushSQL(n int) string {
 func flushStatements() []string {
 	var qs []string
 	for n := 1; n <= flushRowsPerStatement; n *= 2 {
-		qs = append(qs, balancesFlushSQL(n), creditLegsSQL(n), salesFlushSQL(n))
+		qs = append(qs, balancesFlushSQL(n), creditLegsSQL(n), salesFlushSQL(n), entitlementsSQL(n), ownersSQL(n), rowsSQL(n))
 	}
 	return qs
 }
@@ -460,6 +676,34 @@ func (b *batch) insertCreditLegs(legs [][2]int64) error {
 		}
 		if _, err := b.exec(creditLegsSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("record credit legs: %w", err)
+		}
+	}
+	return nil
+}
+
+type entitlement struct {
+	wallet int64
+	ownedShop
+}
+
+// insertEntitlements records who owns what, in key order, so each page of
+// entitlements is written once.
+func (b *batch) insertEntitlements(es []entitlement) error {
+	slices.SortFunc(es, func(x, y entitlement) int {
+		if x.wallet != y.wallet {
+			return int(x.wallet - y.wallet)
+		}
+		return strings.Compare(x.shop, y.shop)
+	})
+	for len(es) > 0 {
+		chunk := es[:flushChunk(len(es))]
+		es = es[len(chunk):]
+		args := make([]any, 0, 3*len(chunk))
+		for _, e := range chunk {
+			args = append(args, e.wallet, e.shop, e.purchase)
+		}
+		if _, err := b.exec(entitlementsSQL(len(chunk)), args...); err != nil {
+			return fmt.Errorf("record entitlements: %w", err)
 		}
 	}
 	return nil
@@ -596,14 +840,14 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 	if err := w.QueryRowContext(ctx, `SELECT COALESCE(MAX(account_id), 0) FROM balances`).Scan(&p.maxAcct); err != nil {
 		return fmt.Errorf("balances: %w", err)
 	}
-	rows, err := w.QueryContext(ctx, `SELECT acct, d, c, r FROM (
-		SELECT p.buyer_wallet AS acct, p.price_sats AS d, 0 AS c, p.rowid AS r FROM purchases p
+	rows, err := w.QueryContext(ctx, `SELECT acct, d, c, r, s FROM (
+		SELECT p.buyer_wallet AS acct, p.price_sats AS d, 0 AS c, p.rowid AS r, p.shop_id AS s FROM purchases p
 			JOIN balances b ON b.account_id = p.buyer_wallet WHERE p.rowid > ?1 AND p.rowid > b.legs_through
 		UNION ALL
-		SELECT p.credit_account, 0, p.price_sats - p.fee_sats, p.rowid FROM purchases p
+		SELECT p.credit_account, 0, p.price_sats - p.fee_sats, p.rowid, '' FROM purchases p
 			JOIN balances b ON b.account_id = p.credit_account WHERE p.rowid > ?1 AND p.rowid > b.legs_through
 		UNION ALL
-		SELECT p.fee_account, 0, p.fee_sats, p.rowid FROM purchases p
+		SELECT p.fee_account, 0, p.fee_sats, p.rowid, '' FROM purchases p
 			JOIN balances b ON b.account_id = p.fee_account WHERE p.rowid > ?1 AND p.rowid > b.legs_through
 	) WHERE d <> 0 OR c <> 0`, swept)
 	if err != nil {
@@ -613,11 +857,15 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 	for rows.Next() {
 		var a int64
 		var d legDelta
-		if err := rows.Scan(&a, &d.debits, &d.credits, &d.through); err != nil {
+		var shop string
+		if err := rows.Scan(&a, &d.debits, &d.credits, &d.through, &shop); err != nil {
 			return fmt.Errorf("pending legs: %w", err)
 		}
 		if d.credits != 0 {
 			d.credited = []int64{d.through}
+		}
+		if d.debits != 0 { // a buyer's leg: the purchase's entitlement is pending too
+			d.owns = []ownedShop{{shop, d.through}}
 		}
 		p.add(a, d)
 	}

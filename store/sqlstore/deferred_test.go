@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -141,6 +142,48 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 		if got := legs(fee, store.CodeFee); got != fees {
 			t.Fatalf("%s: the fee account's history shows %d fees, the model %d", when, got, fees)
 		}
+		// Who owns what, through every reader: the library, the buyer's
+		// history and PurchaseFor, entitlements pending or applied.
+		for bi := 6; bi < len(accts); bi++ {
+			lib, err := db.Library(ctx, accts[bi].ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inLib := map[string]bool{}
+			for _, it := range lib {
+				if inLib[it.Shop] {
+					t.Fatalf("%s: %s twice in the library of %s", when, it.Shop, accts[bi].ID)
+				}
+				inLib[it.Shop] = true
+			}
+			h, err := db.History(ctx, accts[bi].WalletID, 100_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paid := map[string]int{}
+			for _, x := range h {
+				if x.Code == store.CodePurchase && x.Debit == accts[bi].WalletID {
+					paid[x.Ref]++
+				}
+			}
+			for _, s := range shops {
+				own := owned[accts[bi].ID+"/"+s.id]
+				if inLib[s.id] != own || (paid[s.id] == 1) != own || paid[s.id] > 1 {
+					t.Fatalf("%s: %s owns %s: %v in the model, %v in its library, paid %d times in its history",
+						when, accts[bi].ID, s.id, own, inLib[s.id], paid[s.id])
+				}
+			}
+		}
+		for range 20 {
+			bi, s := 6+rng.IntN(34), shops[rng.IntN(len(shops))]
+			p, err := db.PurchaseFor(ctx, accts[bi].ID, s.id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if own := owned[accts[bi].ID+"/"+s.id]; (err == nil) != own || err == nil && (p.Buyer != accts[bi].ID || p.Shop != s.id) {
+				t.Fatalf("%s: PurchaseFor(%s, %s) = %+v, %v; the model says owned %v", when, accts[bi].ID, s.id, p, err, own)
+			}
+		}
 	}
 	invariants := func(db *DB, when string) {
 		t.Helper()
@@ -277,6 +320,15 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 		if avl != avail[a.WalletID] {
 			t.Fatalf("after Close the row of %s says %d, the model %d", a.ID, avl, avail[a.WalletID])
 		}
+	}
+	// ... and every entitlement in its table, once.
+	var n int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM entitlements e JOIN purchases p ON p.seq = e.purchase
+		JOIN accounts a ON a.wallet_id = e.wallet AND a.id = p.buyer AND p.shop_id = e.shop_id`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(owned) {
+		t.Fatalf("after Close entitlements hold %d purchases, the model %d", n, len(owned))
 	}
 }
 

@@ -35,7 +35,12 @@ const (
 	sqlFindPurchase = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases
 		WHERE id = ? OR (buyer = ? AND shop_id = ?) ORDER BY CASE WHEN id = ? THEN 0 ELSE 1 END LIMIT 1`
 	sqlDeletePurchase = `DELETE FROM purchases WHERE id = ?`
-	sqlDeleteXfer     = `DELETE FROM transfers WHERE id = ?`
+	// SQLite (write-behind entitlements, 0009): a purchase by key, by its
+	// seq, and a wallet's entitlement to a shop already in the table.
+	sqlPurchaseByID  = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases WHERE id = ?`
+	sqlPurchaseBySeq = `SELECT id, buyer, shop_id, price_sats, fee_sats, payee, created_at FROM purchases WHERE seq = ?`
+	sqlEntitlement   = `SELECT purchase FROM entitlements WHERE wallet = ? AND shop_id = ?`
+	sqlDeleteXfer    = `DELETE FROM transfers WHERE id = ?`
 	// A guarded debit: it changes nothing unless the account may pay.
 	sqlDebit = `UPDATE balances SET debits_posted = debits_posted + ?
 		WHERE account_id = ? AND (debits_must_not_exceed_credits = 0 OR credits_posted - debits_posted - debits_pending >= ?)`
@@ -63,6 +68,7 @@ func (db *DB) hotStatements() []string {
 		qs = append(qs, sqlDataVersion)
 	}
 	if db.dialect.creditLegs { // SQLite: the write-behind sweeper's
+		qs = append(qs, sqlPurchaseByID, sqlPurchaseBySeq, sqlEntitlement)
 		qs = append(qs, flushStatements()...)
 	}
 	return qs
@@ -197,6 +203,11 @@ func (db *DB) ApplyBatch(ctx context.Context, ops []store.Op) ([]store.OpResult,
 			defer b.close()
 			if err := b.loadTerms(); err != nil {
 				return err
+			}
+			if legs != nil {
+				if err := b.prefetch(ops); err != nil {
+					return err
+				}
 			}
 			for i, op := range ops {
 				r, err := b.apply(op)
@@ -421,6 +432,15 @@ func (b *batch) repeat(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
 // record of both legs, the guard reads the buyer's balance row plus its
 // pending legs, and the legs join the pending ones.
 func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, credited int64) (store.OpResult, error) {
+	// No index on purchases refuses a second purchase of the shop by this
+	// buyer any more (0009): the entitlements, pending ones included, do.
+	owner, err := b.ownerOf(op.BuyerWallet, op.Shop)
+	if err != nil {
+		return store.OpResult{}, err
+	}
+	if owner != 0 {
+		return b.repeat(op, t)
+	}
 	rowid, err := b.insert(sqlInsertPurchase, p.ID, p.Buyer, p.Shop, p.PriceSats, p.FeeSats, p.Payee, p.CreatedAt,
 		op.BuyerWallet, credited, op.FeeAccount)
 	if err != nil {
@@ -443,6 +463,7 @@ func (b *batch) buyDeferred(op store.BuyOp, t *shopTerms, p *store.Purchase, cre
 	b.addLeg(op.BuyerWallet, p.PriceSats, 0, rowid)
 	b.addLeg(credited, 0, p.PriceSats-p.FeeSats, rowid)
 	b.addLeg(op.FeeAccount, 0, p.FeeSats, rowid)
+	b.addOwned(op.BuyerWallet, p.Shop, rowid)
 	bal.DebitsPosted += p.PriceSats
 	b.countSale(p.Shop, rowid)
 	return store.OpResult{Purchase: p, Title: t.title, Balance: bal}, nil
@@ -527,12 +548,44 @@ func (b *batch) existing(op store.BuyOp, t *shopTerms) (store.OpResult, error) {
 // findPurchase returns the purchase with this key, or this buyer's purchase
 // of the shop, or nil.
 func (b *batch) findPurchase(op store.BuyOp) (*store.Purchase, error) {
+	if b.legs != nil {
+		return b.findPurchaseDeferred(op)
+	}
 	row, err := b.queryRow(sqlFindPurchase, op.PurchaseID, op.Buyer, op.Shop, op.PurchaseID)
 	if err != nil {
 		return nil, err
 	}
+	return scanPurchase(row)
+}
+
+// findPurchaseDeferred is findPurchase where entitlements are written
+// behind: the key through purchases' index, else the buyer's entitlement.
+func (b *batch) findPurchaseDeferred(op store.BuyOp) (*store.Purchase, error) {
+	row, err := b.queryRow(sqlPurchaseByID, op.PurchaseID)
+	if err != nil {
+		return nil, err
+	}
+	if p, err := scanPurchase(row); err != nil || p != nil {
+		return p, err
+	}
+	owner, err := b.ownerOf(op.BuyerWallet, op.Shop)
+	if err != nil || owner == 0 {
+		return nil, err
+	}
+	if row, err = b.queryRow(sqlPurchaseBySeq, owner); err != nil {
+		return nil, err
+	}
+	p, err := scanPurchase(row)
+	if err == nil && p == nil {
+		err = fmt.Errorf("entitlement of %s to %s names purchase %d, which is not there", op.Buyer, op.Shop, owner)
+	}
+	return p, err
+}
+
+// scanPurchase reads a purchase row, or nil when there is none.
+func scanPurchase(row *sql.Row) (*store.Purchase, error) {
 	p := &store.Purchase{}
-	err = row.Scan(&p.ID, &p.Buyer, &p.Shop, &p.PriceSats, &p.FeeSats, &p.Payee, &p.CreatedAt)
+	err := row.Scan(&p.ID, &p.Buyer, &p.Shop, &p.PriceSats, &p.FeeSats, &p.Payee, &p.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -697,18 +750,32 @@ func (db *DB) History(ctx context.Context, acct int64, limit int) ([]store.Trans
 			AND ((p.credit_account = c.account_id AND p.price_sats > p.fee_sats) OR (p.fee_account = c.account_id AND p.fee_sats > 0))
 			ORDER BY p.rowid DESC LIMIT ?) ct`
 	}
+	// The purchases acct paid for.
+	paid, paidArgs := `buyer = (SELECT id FROM accounts WHERE wallet_id = ?)`, []any{acct}
+	if db.dialect.creditLegs {
+		// SQLite: its entitlements, and its purchases after its
+		// legs_through (and after swept_through) not in them yet (0009).
+		paid = `purchases.seq IN (SELECT e.purchase FROM entitlements e WHERE e.wallet = ?
+			UNION ALL SELECT t.seq FROM purchases t WHERE t.seq > (SELECT MAX(b.legs_through, s.swept_through)
+				FROM balances b, ledger_state s WHERE b.account_id = ?) AND t.buyer_wallet = ?)`
+		paidArgs = []any{acct, acct, acct}
+	}
+	args := []any{acct, limit, acct, limit}
+	args = append(append(args, paidArgs...), limit)
+	args = append(append(args, paidArgs...), limit)
+	args = append(args, acct, limit, acct, limit, limit)
 	rows, err := db.r.QueryContext(ctx, db.q(`SELECT seq, id, debit_account_id, credit_account_id, amount, code, ref, created_at, flags, pending FROM (
 		SELECT * FROM (SELECT `+transferColumns+` FROM transfers WHERE debit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) d
 		UNION ALL
 		SELECT * FROM (SELECT `+transferColumns+` FROM transfers WHERE credit_account_id = ? AND flags <> 4 ORDER BY seq DESC LIMIT ?) c
 		UNION ALL
-		SELECT * FROM (SELECT `+shareLeg+` FROM purchases WHERE buyer = (SELECT id FROM accounts WHERE wallet_id = ?)
+		SELECT * FROM (SELECT `+shareLeg+` FROM purchases WHERE `+paid+`
 			AND buyer_wallet IS NOT NULL AND price_sats > fee_sats ORDER BY created_at DESC LIMIT ?) ps
 		UNION ALL
-		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE buyer = (SELECT id FROM accounts WHERE wallet_id = ?)
+		SELECT * FROM (SELECT `+feeLeg+` FROM purchases WHERE `+paid+`
 			AND buyer_wallet IS NOT NULL AND fee_sats > 0 ORDER BY created_at DESC LIMIT ?) pf
 		UNION ALL`+credited+`
-	) t ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?`), acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, acct, limit, limit)
+	) t ORDER BY created_at DESC, seq DESC, id DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("history of %d: %w", acct, err)
 	}

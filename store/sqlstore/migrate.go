@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -50,10 +51,17 @@ func (db *DB) migrations() ([]migration, error) {
 
 // migrate applies every pending migration in one transaction: a failure
 // leaves the schema exactly as it was.
-func (db *DB) migrate(ctx context.Context) error {
+func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, math.MaxInt) }
+
+// migrateTo applies the pending migrations up to version last (tests build
+// databases as older releases left them).
+func (db *DB) migrateTo(ctx context.Context, last int) error {
 	all, err := db.migrations()
 	if err != nil {
 		return err
+	}
+	for len(all) > 0 && all[len(all)-1].version > last {
+		all = all[:len(all)-1]
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		if db.dialect.rowLocks {

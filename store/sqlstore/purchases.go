@@ -20,10 +20,35 @@ func (db *DB) Purchase(ctx context.Context, id string) (*store.Purchase, error) 
 	return p, nil
 }
 
+// On SQLite who owns what is in entitlements up to the buyer wallet's
+// legs_through (or swept_through) and in the newest purchase rows after it
+// (0009, deferred.go): one statement reads both, so it sees each purchase
+// exactly once whichever side of a sweep it reads.
+const (
+	// ownedTail: purchases of the wallet w.wallet not yet in entitlements,
+	// a range scan of the newest rows.
+	ownedTail = `SELECT p.seq FROM w JOIN purchases p
+		ON p.seq > (SELECT MAX(b.legs_through, s.swept_through) FROM balances b, ledger_state s WHERE b.account_id = w.wallet)
+		AND p.buyer_wallet = w.wallet`
+	// ownedBy: the CTEs w (the wallet of account ?1) and mine (the seqs of
+	// its purchases).
+	ownedBy = `WITH w(wallet) AS (SELECT wallet_id FROM accounts WHERE id = ?1),
+		mine(seq) AS (SELECT e.purchase FROM w JOIN entitlements e ON e.wallet = w.wallet UNION ALL ` + ownedTail + `)`
+)
+
 // PurchaseFor loads buyer's purchase of shop.
 func (db *DB) PurchaseFor(ctx context.Context, buyer, shop string) (*store.Purchase, error) {
 	p := &store.Purchase{}
-	err := db.r.QueryRowContext(ctx, db.q(`SELECT `+purchaseColumns+` FROM purchases p WHERE p.buyer = ? AND p.shop_id = ?`), buyer, shop).
+	q := db.q(`SELECT ` + purchaseColumns + ` FROM purchases p WHERE p.buyer = ? AND p.shop_id = ?`)
+	if db.dialect.creditLegs {
+		q = `WITH w(wallet) AS (SELECT wallet_id FROM accounts WHERE id = ?1)
+		SELECT ` + purchaseColumns + ` FROM w JOIN entitlements e ON e.wallet = w.wallet AND e.shop_id = ?2
+			JOIN purchases p ON p.seq = e.purchase
+		UNION ALL
+		SELECT ` + purchaseColumns + ` FROM purchases p WHERE p.seq IN (` + ownedTail + `) AND p.shop_id = ?2
+		LIMIT 1`
+	}
+	err := db.r.QueryRowContext(ctx, q, buyer, shop).
 		Scan(&p.ID, &p.Buyer, &p.Shop, &p.PriceSats, &p.FeeSats, &p.Payee, &p.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("purchase of %s by %s: %w", shop, buyer, mapErr(err))
@@ -36,8 +61,14 @@ func (db *DB) Library(ctx context.Context, buyer string, limit int) ([]store.Lib
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.r.QueryContext(ctx, db.q(`SELECT `+purchaseColumns+`, COALESCE(s.title, ''), COALESCE(s.name, '') FROM purchases p
-		LEFT JOIN shops s ON s.id = p.shop_id WHERE p.buyer = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ?`), buyer, limit)
+	q := db.q(`SELECT ` + purchaseColumns + `, COALESCE(s.title, ''), COALESCE(s.name, '') FROM purchases p
+		LEFT JOIN shops s ON s.id = p.shop_id WHERE p.buyer = ? ORDER BY p.created_at DESC, p.id DESC LIMIT ?`)
+	if db.dialect.creditLegs {
+		q = ownedBy + ` SELECT ` + purchaseColumns + `, COALESCE(s.title, ''), COALESCE(s.name, '') FROM mine
+			JOIN purchases p ON p.seq = mine.seq LEFT JOIN shops s ON s.id = p.shop_id
+			ORDER BY p.created_at DESC, p.id DESC LIMIT ?2`
+	}
+	rows, err := db.r.QueryContext(ctx, q, buyer, limit)
 	if err != nil {
 		return nil, fmt.Errorf("library of %s: %w", buyer, err)
 	}
