@@ -104,8 +104,9 @@ type pendingLegs struct {
 	sales     map[string]*legDelta
 	salesSlot [salesSlots]map[string]struct{}
 	// owners finds the pending entitlements of accts (their owns) by
-	// wallet and shop.
+	// wallet and shop; filter tells which may be in the table.
 	owners map[ownKey]int64
+	filter *ownedFilter
 
 	// The sweeper's place in its cycle, and the highest purchase rowid
 	// committed. Changed only at commit, under mu.
@@ -406,6 +407,7 @@ func (b *batch) addOwned(wallet int64, shop string, rowid int64) {
 	d.owns = append(d.owns, ownedShop{shop, rowid})
 	d.through = max(d.through, rowid)
 	b.legs.owns[ownKey{wallet, shop}] = rowid
+	b.db.pending.filter.add(ownKey{wallet, shop})
 }
 
 // ownerOf returns the purchase by which wallet owns shop, or 0: from this
@@ -420,6 +422,9 @@ func (b *batch) ownerOf(wallet int64, shop string) (int64, error) {
 	}
 	if r, ok := b.legs.onDisk[k]; ok {
 		return r, nil
+	}
+	if !b.db.pending.filter.mayOwn(k) {
+		return 0, nil
 	}
 	row, err := b.queryRow(sqlEntitlement, wallet, shop)
 	if err != nil {
@@ -463,7 +468,9 @@ func (b *batch) loadOwners(ops []store.Op) error {
 		}
 		if _, dup := b.legs.onDisk[k]; !dup {
 			b.legs.onDisk[k] = 0
-			keys = append(keys, k)
+			if b.db.pending.filter.mayOwn(k) {
+				keys = append(keys, k)
+			}
 		}
 	}
 	slices.SortFunc(keys, func(x, y ownKey) int {
@@ -830,6 +837,10 @@ func (p *pendingLegs) commitLegs(l *batchLegs) {
 // balance does not include yet (after a crash, or a stop without a final
 // flush).
 func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
+	var err error
+	if p.filter, err = loadOwnedFilter(ctx, w); err != nil {
+		return err
+	}
 	var swept int64
 	if err := w.QueryRowContext(ctx, `SELECT swept_through FROM ledger_state WHERE id = 1`).Scan(&swept); err != nil {
 		return fmt.Errorf("ledger state: %w", err)
@@ -866,6 +877,7 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 		}
 		if d.debits != 0 { // a buyer's leg: the purchase's entitlement is pending too
 			d.owns = []ownedShop{{shop, d.through}}
+			p.filter.add(ownKey{a, shop})
 		}
 		p.add(a, d)
 	}
