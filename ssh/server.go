@@ -93,6 +93,7 @@ func New(cfg Config, m *market.Market, host gossh.Signer, logger *log.Logger, tu
 				files.SCP(), // `scp -t` / `scp -f` (legacy protocol); other commands go on
 				s.loggingMiddleware(),
 				s.identityMiddleware(),
+				commandMiddleware(),
 			),
 			s.countMiddleware(),
 		),
