@@ -204,6 +204,19 @@ func (w *world) drive(ctx context.Context, n int, d time.Duration, own *owned, a
 	return w.load(ctx, workers, d, own, acks, seed, buy)
 }
 
+// pickPurchase draws a buyer and a shop it does not own yet. A buyer that
+// already owns every shop (the head of the Zipf curve, in a small
+// catalogue) is passed over for another draw.
+func pickPurchase(w *world, p *picker, own *owned, pickBuyer func(*picker) int) (buyer, shop int, ok bool) {
+	for range 100 {
+		buyer = pickBuyer(p)
+		if shop, ok = p.shop(w, own, buyer); ok {
+			return buyer, shop, true
+		}
+	}
+	return buyer, 0, false
+}
+
 func legs(price, fee int64) int64 {
 	var n int64
 	if price-fee > 0 {
@@ -243,8 +256,7 @@ func (w *world) load(ctx context.Context, workers []func(*picker) int, d time.Du
 			var mine []ack
 			err := func() error {
 				for time.Now().Before(deadline) {
-					buyer := pickBuyer(p)
-					shop, ok := p.shop(w, own, buyer)
+					buyer, shop, ok := pickPurchase(w, p, own, pickBuyer)
 					if !ok {
 						return fmt.Errorf("account %d owns every shop: run with more --shops", buyer)
 					}
