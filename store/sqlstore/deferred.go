@@ -104,7 +104,8 @@ type pendingLegs struct {
 	sales     map[string]*legDelta
 	salesSlot [salesSlots]map[string]struct{}
 	// owners finds the pending entitlements of accts (their owns) by
-	// wallet and shop; filter tells which may be in the table.
+	// wallet and shop; filter tells which may be in the table (nil until
+	// the first batch that buys: see batch.filter).
 	owners map[ownKey]int64
 	filter *ownedFilter
 
@@ -407,7 +408,9 @@ func (b *batch) addOwned(wallet int64, shop string, rowid int64) {
 	d.owns = append(d.owns, ownedShop{shop, rowid})
 	d.through = max(d.through, rowid)
 	b.legs.owns[ownKey{wallet, shop}] = rowid
-	b.db.pending.filter.add(ownKey{wallet, shop})
+	if f, _ := b.filter(); f != nil { // built by the prefetch; on an error ownerOf failed already
+		f.add(ownKey{wallet, shop})
+	}
 }
 
 // ownerOf returns the purchase by which wallet owns shop, or 0: from this
@@ -423,8 +426,8 @@ func (b *batch) ownerOf(wallet int64, shop string) (int64, error) {
 	if r, ok := b.legs.onDisk[k]; ok {
 		return r, nil
 	}
-	if !b.db.pending.filter.mayOwn(k) {
-		return 0, nil
+	if f, err := b.filter(); err != nil || !f.mayOwn(k) {
+		return 0, err
 	}
 	row, err := b.queryRow(sqlEntitlement, wallet, shop)
 	if err != nil {
@@ -456,7 +459,7 @@ func (b *batch) prefetch(ops []store.Op) error {
 // pending or new ones, which ownerOf finds in memory first).
 func (b *batch) loadOwners(ops []store.Op) error {
 	b.legs.onDisk = make(map[ownKey]int64, len(ops))
-	keys := make([]ownKey, 0, len(ops))
+	var keys []ownKey
 	for _, op := range ops {
 		buy, ok := op.(store.BuyOp)
 		if !ok {
@@ -468,11 +471,17 @@ func (b *batch) loadOwners(ops []store.Op) error {
 		}
 		if _, dup := b.legs.onDisk[k]; !dup {
 			b.legs.onDisk[k] = 0
-			if b.db.pending.filter.mayOwn(k) {
-				keys = append(keys, k)
-			}
+			keys = append(keys, k)
 		}
 	}
+	if len(keys) == 0 {
+		return nil
+	}
+	filter, err := b.filter()
+	if err != nil {
+		return err
+	}
+	keys = slices.DeleteFunc(keys, func(k ownKey) bool { return !filter.mayOwn(k) })
 	slices.SortFunc(keys, func(x, y ownKey) int {
 		if x.wallet != y.wallet {
 			return int(x.wallet - y.wallet)
@@ -837,10 +846,6 @@ func (p *pendingLegs) commitLegs(l *batchLegs) {
 // balance does not include yet (after a crash, or a stop without a final
 // flush).
 func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
-	var err error
-	if p.filter, err = loadOwnedFilter(ctx, w); err != nil {
-		return err
-	}
 	var swept int64
 	if err := w.QueryRowContext(ctx, `SELECT swept_through FROM ledger_state WHERE id = 1`).Scan(&swept); err != nil {
 		return fmt.Errorf("ledger state: %w", err)
@@ -877,7 +882,6 @@ func (p *pendingLegs) recover(ctx context.Context, w *sql.DB) error {
 		}
 		if d.debits != 0 { // a buyer's leg: the purchase's entitlement is pending too
 			d.owns = []ownedShop{{shop, d.through}}
-			p.filter.add(ownKey{a, shop})
 		}
 		p.add(a, d)
 	}

@@ -297,8 +297,11 @@ func TestWriteBehindLedgerMatchesAModel(t *testing.T) {
 		case round%17 == 16: // the process dies with legs pending
 			crash(db)
 			db = open()
+			// No invariants here: they apply every pending leg, and the
+			// next batches must work from what recovery rebuilt.
 			check(db, fmt.Sprintf("recovered after round %d", round))
-			invariants(db, fmt.Sprintf("recovered after round %d", round))
+		case round%17 == 5:
+			invariants(db, fmt.Sprintf("round %d", round))
 		}
 	}
 	invariants(db, "the end")

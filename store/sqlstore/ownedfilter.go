@@ -20,8 +20,8 @@ import (
 // pay twice, so entries are added before they can reach the table and
 // never removed. It grows by layers, each twice the capacity of the last
 // and with half its false-positive rate, so the rate stays under
-// 2×ownedFilterFP however many entitlements come. Only the ledger batch
-// (under db.terms.mu) and the open use it.
+// 2×ownedFilterFP however many entitlements come. Only ledger batches use
+// it (one at a time, under db.terms.mu).
 type ownedFilter struct {
 	layers   []*bloom.BloomFilter
 	capacity uint    // the newest layer's
@@ -71,14 +71,39 @@ func (f *ownedFilter) mayOwn(k ownKey) bool {
 	return false
 }
 
+// filter is the ledger's ownedFilter, built by the first batch that needs
+// it rather than when the store opens (half a second per million
+// entitlements, which a process that never sells, such as an admin
+// command, should not pay): from the table as this transaction sees it
+// and the pending entitlements, after which every new one is added as it
+// is made.
+func (b *batch) filter() (*ownedFilter, error) {
+	p := b.db.pending
+	if p.filter != nil {
+		return p.filter, nil
+	}
+	f, err := loadOwnedFilter(b.ctx, b.tx, uint(len(p.owners)))
+	if err != nil {
+		return nil, err
+	}
+	for k := range p.owners {
+		f.add(k)
+	}
+	for k := range b.legs.owns {
+		f.add(k)
+	}
+	p.filter = f
+	return f, nil
+}
+
 // loadOwnedFilter fills a filter with the entitlements table.
-func loadOwnedFilter(ctx context.Context, w *sql.DB) (*ownedFilter, error) {
+func loadOwnedFilter(ctx context.Context, tx *sql.Tx, extra uint) (*ownedFilter, error) {
 	var n uint
-	if err := w.QueryRowContext(ctx, `SELECT COUNT(*) FROM entitlements`).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM entitlements`).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count entitlements: %w", err)
 	}
-	f := newOwnedFilter(n)
-	rows, err := w.QueryContext(ctx, `SELECT wallet, shop_id FROM entitlements`)
+	f := newOwnedFilter(n + extra)
+	rows, err := tx.QueryContext(ctx, `SELECT wallet, shop_id FROM entitlements`)
 	if err != nil {
 		return nil, fmt.Errorf("read entitlements: %w", err)
 	}
