@@ -334,16 +334,10 @@ func (b *batch) flushSalesOf(shops []string) error {
 		}
 	}
 	slices.SortFunc(rows, func(x, y row) int { return strings.Compare(x.shop, y.shop) })
-	for len(rows) > 0 {
-		chunk := rows[:flushChunk(len(rows))]
-		rows = rows[len(chunk):]
-		args := make([]any, 0, 3*len(chunk))
-		for _, r := range chunk {
-			args = append(args, r.shop, r.n, r.through)
-		}
-		if _, err := b.exec(salesFlushSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("count sales: %w", err)
-		}
+	err := inChunks(rows, func(args []any, r row) []any { return append(args, r.shop, r.n, r.through) },
+		func(n int, args []any) error { _, err := b.exec(salesFlushSQL(n), args...); return err })
+	if err != nil {
+		return fmt.Errorf("count sales: %w", err)
 	}
 	return nil
 }
@@ -488,27 +482,18 @@ func (b *batch) loadOwners(ops []store.Op) error {
 		}
 		return strings.Compare(x.shop, y.shop)
 	})
-	for len(keys) > 0 {
-		chunk := keys[:flushChunk(len(keys))]
-		keys = keys[len(chunk):]
-		args := make([]any, 0, 2*len(chunk))
-		for _, k := range chunk {
-			args = append(args, k.wallet, k.shop)
-		}
-		err := b.query(ownersSQL(len(chunk)), args, func(rows *sql.Rows) error {
-			var k ownKey
-			var purchase int64
-			if err := rows.Scan(&k.wallet, &k.shop, &purchase); err != nil {
-				return err
-			}
-			b.legs.onDisk[k] = purchase
-			return nil
+	return inChunks(keys, func(args []any, k ownKey) []any { return append(args, k.wallet, k.shop) },
+		func(n int, args []any) error {
+			return b.query(ownersSQL(n), args, func(rows *sql.Rows) error {
+				var k ownKey
+				var purchase int64
+				if err := rows.Scan(&k.wallet, &k.shop, &purchase); err != nil {
+					return err
+				}
+				b.legs.onDisk[k] = purchase
+				return nil
+			})
 		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // loadRows reads the balance rows of the batch's buyers into the
@@ -526,29 +511,20 @@ func (b *batch) loadRows(ops []store.Op) error {
 		}
 	}
 	slices.Sort(accts)
-	for len(accts) > 0 {
-		chunk := accts[:flushChunk(len(accts))]
-		accts = accts[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, a := range chunk {
-			args[i] = a
-		}
-		err := b.query(rowsSQL(len(chunk)), args, func(rows *sql.Rows) error {
-			var acct int64
-			var r balanceRow
-			var guarded int
-			if err := rows.Scan(&acct, &r.bal.DebitsPosted, &r.bal.CreditsPosted, &r.bal.DebitsPending, &r.bal.CreditsPending, &guarded); err != nil {
-				return err
-			}
-			r.guarded = guarded != 0
-			b.legs.rows[acct] = r
-			return nil
+	return inChunks(accts, func(args []any, a int64) []any { return append(args, a) },
+		func(n int, args []any) error {
+			return b.query(rowsSQL(n), args, func(rows *sql.Rows) error {
+				var acct int64
+				var r balanceRow
+				var guarded int
+				if err := rows.Scan(&acct, &r.bal.DebitsPosted, &r.bal.CreditsPosted, &r.bal.DebitsPending, &r.bal.CreditsPending, &guarded); err != nil {
+					return err
+				}
+				r.guarded = guarded != 0
+				b.legs.rows[acct] = r
+				return nil
+			})
 		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // query runs a hot statement and calls each for every row.
@@ -601,19 +577,33 @@ func (b *batch) flushAccounts(accts []int64) error {
 		return err
 	}
 	slices.SortFunc(rows, func(x, y row) int { return int(x.acct - y.acct) })
+	err := inChunks(rows, func(args []any, r row) []any { return append(args, r.acct, r.debits, r.credits, r.through) },
+		func(n int, args []any) error {
+			found, err := b.exec(balancesFlushSQL(n), args...)
+			if err == nil && found != int64(n) {
+				err = fmt.Errorf("%d of %d balance rows found", found, n)
+			}
+			return err
+		})
+	if err != nil {
+		return fmt.Errorf("apply pending legs: %w", err)
+	}
+	return nil
+}
+
+// inChunks runs a statement per chunk of rows (flushChunk, so each chunk
+// size's statement is prepared once), with each row's values bound in
+// order by bind.
+func inChunks[T any](rows []T, bind func(args []any, row T) []any, run func(n int, args []any) error) error {
 	for len(rows) > 0 {
 		chunk := rows[:flushChunk(len(rows))]
 		rows = rows[len(chunk):]
-		args := make([]any, 0, 4*len(chunk))
+		args := make([]any, 0, 4*len(chunk)) // no statement binds more than 4 a row
 		for _, r := range chunk {
-			args = append(args, r.acct, r.debits, r.credits, r.through)
+			args = bind(args, r)
 		}
-		n, err := b.exec(balancesFlushSQL(len(chunk)), args...)
-		if err != nil {
-			return fmt.Errorf("apply pending legs: %w", err)
-		}
-		if n != int64(len(chunk)) {
-			return fmt.Errorf("apply pending legs: %d of %d balance rows found", n, len(chunk))
+		if err := run(len(chunk), args); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -683,16 +673,10 @@ func (b *batch) insertCreditLegs(legs [][2]int64) error {
 		}
 		return int(x[1] - y[1])
 	})
-	for len(legs) > 0 {
-		chunk := legs[:flushChunk(len(legs))]
-		legs = legs[len(chunk):]
-		args := make([]any, 0, 2*len(chunk))
-		for _, l := range chunk {
-			args = append(args, l[0], l[1])
-		}
-		if _, err := b.exec(creditLegsSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("record credit legs: %w", err)
-		}
+	err := inChunks(legs, func(args []any, l [2]int64) []any { return append(args, l[0], l[1]) },
+		func(n int, args []any) error { _, err := b.exec(creditLegsSQL(n), args...); return err })
+	if err != nil {
+		return fmt.Errorf("record credit legs: %w", err)
 	}
 	return nil
 }
@@ -711,16 +695,10 @@ func (b *batch) insertEntitlements(es []entitlement) error {
 		}
 		return strings.Compare(x.shop, y.shop)
 	})
-	for len(es) > 0 {
-		chunk := es[:flushChunk(len(es))]
-		es = es[len(chunk):]
-		args := make([]any, 0, 3*len(chunk))
-		for _, e := range chunk {
-			args = append(args, e.wallet, e.shop, e.purchase)
-		}
-		if _, err := b.exec(entitlementsSQL(len(chunk)), args...); err != nil {
-			return fmt.Errorf("record entitlements: %w", err)
-		}
+	err := inChunks(es, func(args []any, e entitlement) []any { return append(args, e.wallet, e.shop, e.purchase) },
+		func(n int, args []any) error { _, err := b.exec(entitlementsSQL(n), args...); return err })
+	if err != nil {
+		return fmt.Errorf("record entitlements: %w", err)
 	}
 	return nil
 }

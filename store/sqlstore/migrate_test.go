@@ -96,19 +96,8 @@ func TestMigrationToEntitlementsKeepsEveryPurchase(t *testing.T) {
 	// Pending: the row committed, the balances and sales not yet.
 	exec(`INSERT INTO purchases (id, buyer, shop_id, price_sats, fee_sats, payee, created_at, buyer_wallet, credit_account, fee_account)
 		VALUES ('ann-s2', ?, 's2', ?, ?, ?, 6, ?, ?, ?)`, ann.ID, price, cut, seller.ID, ann.WalletID, seller.WalletID, fee)
-	var rowids []int64
-	rows, err := w.QueryContext(ctx, `SELECT rowid FROM purchases ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var r int64
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		rowids = append(rowids, r)
-	}
-	if err := errors.Join(rows.Err(), old.Close()); err != nil {
+	rowids := column(t, w, `SELECT rowid FROM purchases ORDER BY id`)
+	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -117,19 +106,7 @@ func TestMigrationToEntitlementsKeepsEveryPurchase(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { db.Close() }()
-	var seqs []int64
-	rows, err = db.r.QueryContext(ctx, `SELECT seq FROM purchases ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var r int64
-		if err := rows.Scan(&r); err != nil {
-			t.Fatal(err)
-		}
-		seqs = append(seqs, r)
-	}
-	if rows.Close(); !slices.Equal(seqs, rowids) {
+	if seqs := column(t, db.r, `SELECT seq FROM purchases ORDER BY id`); !slices.Equal(seqs, rowids) {
 		t.Fatalf("purchases renumbered: rowids %v became seqs %v", rowids, seqs)
 	}
 	var inTable int
@@ -206,4 +183,26 @@ func TestMigrationToEntitlementsKeepsEveryPurchase(t *testing.T) {
 		t.Fatalf("entitlements after a clean close: %d (%v), want all 5", inTable, err)
 	}
 	checkOwners("reopened")
+}
+
+// column reads a query's one integer column.
+func column(t *testing.T, db *sql.DB, query string) []int64 {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
