@@ -13,8 +13,9 @@ import (
 // amounts, no wallet below zero, every balance row equal to its transfers,
 // one purchase row per acknowledgement and its legs, the fee account
 // holding exactly the acknowledged fees, acknowledged purchases present,
-// and replays of acknowledged keys charging nothing. It returns how many
-// replays it verified.
+// and replays of acknowledged keys, and second purchases of their shops by
+// the same buyers under new keys, charging nothing. It returns how many
+// replays it verified (as many second purchases).
 func (w *world) check(ctx context.Context, acks *ackLog) (int, error) {
 	before, err := w.totals(ctx, acks)
 	if err != nil {
@@ -45,6 +46,16 @@ func (w *world) check(ctx context.Context, acks *ackLog) (int, error) {
 		}
 		if !p.Existing || p.ID != a.id {
 			broken = append(broken, fmt.Errorf("replay of %s returned purchase %s, existing=%v", a.id, p.ID, p.Existing))
+		}
+		// A second purchase of the shop under a new key: the buyer owns it
+		// already, so it too must charge nothing and return the first.
+		p, err = w.m.Buy(ctx, w.accounts[a.buyer], w.shops[a.shop].id, "", 0)
+		if err != nil {
+			broken = append(broken, fmt.Errorf("second purchase after %s: %w", a.id, err))
+			continue
+		}
+		if !p.Existing || p.ID != a.id {
+			broken = append(broken, fmt.Errorf("a second purchase of %s by its buyer returned purchase %s, existing=%v", a.id, p.ID, p.Existing))
 		}
 	}
 	after, err := w.totals(ctx, acks)

@@ -263,6 +263,12 @@ func checkReplay(t *testing.T, clients []*gossh.Client, acked map[string]crashAc
 		if err != nil || !r.receipt.Existing || r.receipt.Purchase != a.id {
 			t.Errorf("replay of acknowledged %s after restart: %+v, %v", key, r, err)
 		}
+		// and under a new key: the buyer owns the shop, whether its
+		// entitlement was pending at the kill or already swept
+		r, err = sshBuy(clients[a.buyer], a.shop, key+"-again")
+		if err != nil || !r.receipt.Existing || r.receipt.Purchase != a.id {
+			t.Errorf("second purchase of acknowledged %s after restart: %+v, %v", key, r, err)
+		}
 	}
 }
 
