@@ -96,6 +96,32 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// The ledger lock first: only its keeper migrates (requireCurrentSchema).
+	release, keeper, err := lockLedger(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db, err := openSQLite(ctx, abs, keeper)
+	if err != nil {
+		if keeper {
+			_ = release()
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if !keeper {
+		db.ledgerElsewhere = true
+		return db, nil
+	}
+	if err := db.keepLedger(ctx, release); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// openSQLite opens the connections and migrates (keeper) or checks the
+// schema (another process keeps the ledger).
+func openSQLite(ctx context.Context, abs string, keeper bool) (*DB, error) {
 	// synchronous=NORMAL, with the WAL fsynced by syncWAL before anything
 	// is acknowledged: every write is on stable storage before its caller
 	// hears of it, exactly as with FULL (research/ledger-scale.md §2), but
@@ -105,13 +131,17 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		"&_txlock=immediate&_foreign_keys=1&_cache_size=-" + strconv.Itoa(writerCacheKiB)
 	w, err := sql.Open("sqlite3", wdsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	db := &DB{w: w, dialect: sqliteDialect, now: time.Now, walPath: abs + "-wal"}
-	if err := db.migrate(ctx); err != nil {
+	migrate := db.migrate
+	if !keeper {
+		migrate = db.requireCurrentSchema
+	}
+	if err := migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -119,18 +149,18 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		fmt.Sprintf("PRAGMA wal_autocheckpoint=%d", writerAutoCheckpoint)} {
 		if _, err := w.ExecContext(ctx, pragma); err != nil {
 			w.Close()
-			return nil, fmt.Errorf("open %s: %s: %w", path, pragma, err)
+			return nil, fmt.Errorf("%s: %w", pragma, err)
 		}
 	}
 	if err := db.prepareHot(ctx); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	rdsn := "file:" + abs + "?mode=ro&_busy_timeout=10000&_query_only=1&_cache_size=-32768"
 	r, err := sql.Open("sqlite3", rdsn)
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("open %s read-only: %w", path, err)
+		return nil, fmt.Errorf("read-only: %w", err)
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
@@ -138,29 +168,17 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	ck, err := sql.Open("sqlite3", "file:"+abs+"?_synchronous=FULL&_busy_timeout=10000")
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open %s for checkpoints: %w", path, err)
+		return nil, fmt.Errorf("for checkpoints: %w", err)
 	}
 	ck.SetMaxOpenConns(1)
 	ck.SetMaxIdleConns(1)
 	db.ckpt = newCheckpointer(ck)
-	if err := db.takeLedger(ctx, abs); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	return db, nil
 }
 
-// takeLedger makes this process the keeper of the database's pending legs
-// and rebuilds them, or notes that another process keeps them.
-func (db *DB) takeLedger(ctx context.Context, abs string) error {
-	release, ok, err := lockLedger(abs)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		db.ledgerElsewhere = true
-		return nil
-	}
+// keepLedger makes this process, which holds the ledger lock, the keeper
+// of the database's pending legs, and rebuilds them.
+func (db *DB) keepLedger(ctx context.Context, release func() error) error {
 	p := newPendingLegs(db.now(), release)
 	if err := p.recover(ctx, db.w); err != nil {
 		_ = release()

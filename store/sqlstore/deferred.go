@@ -402,7 +402,9 @@ func (b *batch) addOwned(wallet int64, shop string, rowid int64) {
 	d.owns = append(d.owns, ownedShop{shop, rowid})
 	d.through = max(d.through, rowid)
 	b.legs.owns[ownKey{wallet, shop}] = rowid
-	if f, _ := b.filter(); f != nil { // built by the prefetch; on an error ownerOf failed already
+	// On an error p.filter stays nil, and the batch that builds it takes
+	// this entitlement from the pending ones (or the table).
+	if f, _ := b.filter(); f != nil {
 		f.add(ownKey{wallet, shop})
 	}
 }

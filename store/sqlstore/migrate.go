@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -53,9 +54,28 @@ func (db *DB) migrations() ([]migration, error) {
 // leaves the schema exactly as it was.
 func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, math.MaxInt) }
 
+// ErrSchemaBehind: the database needs migrations this process may not
+// apply, because another process keeps its SQLite ledger.
+var ErrSchemaBehind = errors.New("the database's schema is older than this binary's")
+
+// requireCurrentSchema is migrate for a process that does not keep the
+// ledger of a SQLite database (another process, usually the running
+// server, does): it applies nothing. A running server of an older release
+// relies on the schema it knows (0009 dropped the unique index it uses to
+// refuse a second purchase of a shop), so an admin command of a newer
+// release must not upgrade the database under it. It waits for a
+// migration in progress, like migrate.
+func (db *DB) requireCurrentSchema(ctx context.Context) error {
+	return db.migrateOrCheck(ctx, math.MaxInt, false)
+}
+
 // migrateTo applies the pending migrations up to version last (tests build
 // databases as older releases left them).
 func (db *DB) migrateTo(ctx context.Context, last int) error {
+	return db.migrateOrCheck(ctx, last, true)
+}
+
+func (db *DB) migrateOrCheck(ctx context.Context, last int, apply bool) error {
 	all, err := db.migrations()
 	if err != nil {
 		return err
@@ -81,6 +101,10 @@ func (db *DB) migrateTo(ctx context.Context, last int) error {
 		}
 		if n := len(all); n > 0 && current > all[n-1].version {
 			return fmt.Errorf("database schema %d is newer than this binary (%d): upgrade shopfile", current, all[n-1].version)
+		}
+		if n := len(all); !apply && n > 0 && current < all[n-1].version {
+			return fmt.Errorf("%w (%d, this binary %d), and another shopfile process keeps its ledger: "+
+				"stop that process and start this release to upgrade", ErrSchemaBehind, current, all[n-1].version)
 		}
 		for _, m := range all {
 			if m.version <= current {

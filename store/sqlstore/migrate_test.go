@@ -206,3 +206,52 @@ func column(t *testing.T, db *sql.DB, query string) []int64 {
 	}
 	return out
 }
+
+// A newer release opened beside a running older server (say for an admin
+// command) must not migrate the database under it: the old server refuses
+// a second purchase of a shop through the unique index 0009 drops. Only
+// the process that keeps the ledger migrates.
+func TestOnlyTheLedgerKeeperMigrates(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shop.db")
+	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	old := &DB{w: w, r: w, dialect: sqliteDialect, now: time.Now}
+	if err := old.migrateTo(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(path)
+	release, ok, err := lockLedger(abs) // the old server
+	if err != nil || !ok {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	if db, err := OpenSQLite(ctx, path); !errors.Is(err, ErrSchemaBehind) {
+		if err == nil {
+			db.Close()
+		}
+		t.Fatalf("opened beside the old server: %v, want ErrSchemaBehind", err)
+	}
+	if v := column(t, w, `SELECT MAX(version) FROM schema_migrations`); v[0] != 8 {
+		t.Fatalf("schema %d after the refused open, want 8", v[0])
+	}
+	if err := release(); err != nil { // the old server stops
+		t.Fatal(err)
+	}
+	db, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v := column(t, w, `SELECT MAX(version) FROM schema_migrations`); v[0] < 9 {
+		t.Fatalf("schema %d once the new release keeps the ledger", v[0])
+	}
+	// Beside it, another process of the same release opens and reads.
+	other, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("a second process of the same release: %v", err)
+	}
+	other.Close()
+}

@@ -24,16 +24,20 @@ func (db *DB) Purchase(ctx context.Context, id string) (*store.Purchase, error) 
 // legs_through (or swept_through) and in the newest purchase rows after it
 // (0009, deferred.go): one statement reads both, so it sees each purchase
 // exactly once whichever side of a sweep it reads.
+//
+// The wallet and the tail's start are scalar subqueries, constants to the
+// planner, so every SQLite picks a range scan of the newest rows (a join to
+// a CTE let an older SQLite scan all of purchases).
 const (
-	// ownedTail: purchases of the wallet w.wallet not yet in entitlements,
-	// a range scan of the newest rows.
-	ownedTail = `SELECT p.seq FROM w JOIN purchases p
-		ON p.seq > (SELECT MAX(b.legs_through, s.swept_through) FROM balances b, ledger_state s WHERE b.account_id = w.wallet)
-		AND p.buyer_wallet = w.wallet`
-	// ownedBy: the CTEs w (the wallet of account ?1) and mine (the seqs of
-	// its purchases).
-	ownedBy = `WITH w(wallet) AS (SELECT wallet_id FROM accounts WHERE id = ?1),
-		mine(seq) AS (SELECT e.purchase FROM w JOIN entitlements e ON e.wallet = w.wallet UNION ALL ` + ownedTail + `)`
+	// walletOf is the wallet of account ?1.
+	walletOf = `(SELECT wallet_id FROM accounts WHERE id = ?1)`
+	// inOwnedTail: purchase p is one of that wallet's not yet in
+	// entitlements.
+	inOwnedTail = `p.seq > (SELECT MAX(b.legs_through, s.swept_through) FROM balances b, ledger_state s
+		WHERE b.account_id = ` + walletOf + `) AND p.buyer_wallet = ` + walletOf
+	// ownedBy: the CTE mine, the seqs of that wallet's purchases.
+	ownedBy = `WITH mine(seq) AS (SELECT e.purchase FROM entitlements e WHERE e.wallet = ` + walletOf + `
+		UNION ALL SELECT p.seq FROM purchases p WHERE ` + inOwnedTail + `)`
 )
 
 // PurchaseFor loads buyer's purchase of shop.
@@ -41,11 +45,10 @@ func (db *DB) PurchaseFor(ctx context.Context, buyer, shop string) (*store.Purch
 	p := &store.Purchase{}
 	q := db.q(`SELECT ` + purchaseColumns + ` FROM purchases p WHERE p.buyer = ? AND p.shop_id = ?`)
 	if db.dialect.creditLegs {
-		q = `WITH w(wallet) AS (SELECT wallet_id FROM accounts WHERE id = ?1)
-		SELECT ` + purchaseColumns + ` FROM w JOIN entitlements e ON e.wallet = w.wallet AND e.shop_id = ?2
-			JOIN purchases p ON p.seq = e.purchase
+		q = `SELECT ` + purchaseColumns + ` FROM entitlements e JOIN purchases p ON p.seq = e.purchase
+			WHERE e.wallet = ` + walletOf + ` AND e.shop_id = ?2
 		UNION ALL
-		SELECT ` + purchaseColumns + ` FROM purchases p WHERE p.seq IN (` + ownedTail + `) AND p.shop_id = ?2
+		SELECT ` + purchaseColumns + ` FROM purchases p WHERE ` + inOwnedTail + ` AND p.shop_id = ?2
 		LIMIT 1`
 	}
 	err := db.r.QueryRowContext(ctx, q, buyer, shop).
