@@ -22,14 +22,8 @@ import (
 func TestMigrationToEntitlementsKeepsEveryPurchase(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shop.db")
-	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_foreign_keys=1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := &DB{w: w, r: w, dialect: sqliteDialect, now: time.Now, walPath: path + "-wal"}
-	if err := old.migrateTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
+	old := release8(t, path)
+	w := old.w
 	fee, _ := old.SystemAccount(ctx, store.AccountFees, store.KindRevenue)
 	onchain, _ := old.SystemAccount(ctx, store.AccountOnchain, store.KindAsset)
 	account := func(id string) *store.Account {
@@ -214,15 +208,8 @@ func column(t *testing.T, db *sql.DB, query string) []int64 {
 func TestOnlyTheLedgerKeeperMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shop.db")
-	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_foreign_keys=1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := release8(t, path).w
 	defer w.Close()
-	old := &DB{w: w, r: w, dialect: sqliteDialect, now: time.Now}
-	if err := old.migrateTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
 	abs, _ := filepath.Abs(path)
 	release, ok, err := lockLedger(abs) // the old server
 	if err != nil || !ok {
@@ -254,4 +241,20 @@ func TestOnlyTheLedgerKeeperMigrates(t *testing.T) {
 		t.Fatalf("a second process of the same release: %v", err)
 	}
 	other.Close()
+}
+
+// release8 creates a database at path as release 8 left it (migrations up
+// to 0008), opened the way that release's ledger needs no more than: one
+// connection for reads and writes, applying ledger ops at once.
+func release8(t *testing.T, path string) *DB {
+	t.Helper()
+	w, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_foreign_keys=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &DB{w: w, r: w, dialect: sqliteDialect, now: time.Now, walPath: path + "-wal"}
+	if err := old.migrateTo(context.Background(), 8); err != nil {
+		t.Fatal(err)
+	}
+	return old
 }
